@@ -1,0 +1,248 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import path from 'node:path';
+import { findNodeAtLocation, parseTree, printParseErrorCode, type Node, type ParseError } from 'jsonc-parser';
+import type { z } from 'zod';
+import { NexusError } from '../errors/index.js';
+import { configSchema, type NexusConfig, type NexusConfigInput } from './schema.js';
+
+/** One configuration problem, located by JSON path and (for files) line and column. */
+export interface ConfigProblem {
+  path: string;
+  message: string;
+  line?: number;
+  column?: number;
+}
+
+export interface LoadConfigOptions {
+  /** Explicit config file (-c/--config). Missing → CONFIG_NOT_FOUND. */
+  configPath?: string | undefined;
+  /** Values from command-line flags: the highest precedence. */
+  overrides?: NexusConfigInput;
+  /** The environment to read NEXUS_* from; the only place process.env enters Nexus. */
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+}
+
+export interface LoadedConfig {
+  config: NexusConfig;
+  /** Absolute path of the file in use, or null when running on defaults. */
+  configFile: string | null;
+}
+
+/**
+ * Loads configuration with precedence defaults < file < NEXUS_* env < flags, validates it with
+ * the one schema, and expands `~` and `${ENV}` in path-valued keys. Every problem is reported at
+ * once, each with its JSON path and, for the file, its line.
+ */
+export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
+  const env = options.env ?? process.env;
+  const cwd = options.cwd ?? process.cwd();
+  const configFile = locateConfigFile(options.configPath ?? env['NEXUS_CONFIG'], env, cwd);
+  const fileLayer = configFile === null ? { value: {}, tree: undefined } : readConfigFile(configFile);
+  const merged = deepMerge(deepMerge(fileLayer.value, envLayer(env)), options.overrides ?? {});
+  const config = validate(merged, { tree: fileLayer.tree, file: configFile });
+  return { config: expandPaths(config, { env, baseDir: configFile ? path.dirname(configFile) : cwd, cwd }), configFile };
+}
+
+/** Validates a config object (no file, no env): for `nexus config check` and tests. */
+export function parseConfig(input: unknown): NexusConfig {
+  return validate(input, { tree: undefined, file: null });
+}
+
+function locateConfigFile(explicit: string | undefined, env: NodeJS.ProcessEnv, cwd: string): string | null {
+  if (explicit !== undefined && explicit !== '') {
+    const resolved = path.resolve(cwd, expandHome(explicit, env));
+    if (!existsSync(resolved)) {
+      throw new NexusError('CONFIG_NOT_FOUND', `Config file not found: ${resolved}`, { details: { path: resolved } });
+    }
+    return resolved;
+  }
+  const candidates = [path.join(cwd, 'nexus.json'), path.join(homeOf(env), '.nexus', 'nexus.json')];
+  return candidates.find((candidate) => existsSync(candidate)) ?? null;
+}
+
+function readConfigFile(file: string): { value: unknown; tree: Node | undefined } {
+  const text = readFileSync(file, 'utf8');
+  const errors: ParseError[] = [];
+  // Comments are tolerated (people annotate configs); trailing commas and anything else are errors.
+  const tree = parseTree(text, errors, { allowTrailingComma: false, disallowComments: false });
+  const first = errors[0];
+  if (first !== undefined || tree === undefined) {
+    const where = first ? lineAndColumn(text, first.offset) : { line: 1, column: 1 };
+    const reason = first ? printParseErrorCode(first.error) : 'EmptyFile';
+    throw new NexusError('CONFIG_PARSE_ERROR', `${file}:${where.line}:${where.column}: invalid JSON (${reason})`, {
+      details: { file, ...where, reason },
+    });
+  }
+  attachLines(tree, text);
+  return { value: nodeValue(tree), tree };
+}
+
+/** NEXUS_PORT=9001, NEXUS_LOG_LEVEL=debug, NEXUS_SECURITY__TOOL_TIMEOUT_SECS=60 … */
+function envLayer(env: NodeJS.ProcessEnv): Record<string, unknown> {
+  const layer: Record<string, unknown> = {};
+  const topKeys = new Set(Object.keys(configSchema.shape));
+  for (const [name, raw] of Object.entries(env)) {
+    if (!name.startsWith('NEXUS_') || raw === undefined || name === 'NEXUS_CONFIG') continue;
+    const segments = name.slice('NEXUS_'.length).toLowerCase().split('__');
+    // Only variables that name a config key count: NEXUS_ARG_* and friends belong to plugins.
+    if (!topKeys.has(segments[0] ?? '')) continue;
+    setAt(layer, segments, parseEnvValue(raw));
+  }
+  return layer;
+}
+
+function parseEnvValue(raw: string): unknown {
+  try {
+    return JSON.parse(raw);
+  } catch {
+    return raw;
+  }
+}
+
+function setAt(target: Record<string, unknown>, segments: string[], value: unknown): void {
+  let cursor = target;
+  segments.forEach((segment, index) => {
+    if (index === segments.length - 1) {
+      cursor[segment] = value;
+      return;
+    }
+    const next = cursor[segment];
+    cursor = isPlainObject(next) ? next : (cursor[segment] = {});
+  });
+}
+
+function validate(input: unknown, source: { tree: Node | undefined; file: string | null }): NexusConfig {
+  const result = configSchema.safeParse(input);
+  if (result.success) return result.data;
+  const problems = result.error.issues.flatMap((issue) => describeIssue(issue, input)).map((problem) => locate(problem, source.tree));
+  const where = source.file ?? 'configuration';
+  const lines = problems.map((p) => `  ${p.path}${p.line === undefined ? '' : ` (line ${p.line})`}: ${p.message}`);
+  throw new NexusError('CONFIG_INVALID', `${where} is invalid:\n${lines.join('\n')}`, {
+    details: { file: source.file, problems: problems.map((p) => ({ ...p })) },
+  });
+}
+
+type Issue = z.core.$ZodIssue;
+
+function describeIssue(issue: Issue, input: unknown): Array<{ segments: PropertyKey[]; message: string }> {
+  if (issue.code === 'unrecognized_keys') {
+    return issue.keys.map((key) => ({ segments: [...issue.path, key], message: `unknown key "${key}"` }));
+  }
+  if (issue.code === 'invalid_union') {
+    // Plugin entries: a "module" key selects the module-plugin branch, otherwise the command branch.
+    const value = valueAt(input, issue.path);
+    const branch = isPlainObject(value) && 'module' in value ? 0 : 1;
+    const nested = issue.errors[branch] ?? issue.errors[0] ?? [];
+    if (nested.length > 0) {
+      return nested.flatMap((inner) => describeIssue({ ...inner, path: [...issue.path, ...inner.path] }, input));
+    }
+  }
+  return [{ segments: issue.path, message: issue.message }];
+}
+
+function locate(problem: { segments: PropertyKey[]; message: string }, tree: Node | undefined): ConfigProblem {
+  const segments = problem.segments.map((segment) => (typeof segment === 'number' ? segment : String(segment)));
+  const jsonPath = segments.length === 0 ? '$' : '$' + segments.map((s) => (typeof s === 'number' ? `[${s}]` : `.${s}`)).join('');
+  const node = tree ? nearestNode(tree, segments) : undefined;
+  const lines = node ? (node as Node & { lineInfo?: { line: number; column: number } }).lineInfo : undefined;
+  return { path: jsonPath, message: problem.message, ...(lines ?? {}) };
+}
+
+/** The node for a path, or its closest existing ancestor (a missing key points at its object). */
+function nearestNode(tree: Node, segments: Array<string | number>): Node | undefined {
+  for (let length = segments.length; length >= 0; length -= 1) {
+    const node = findNodeAtLocation(tree, segments.slice(0, length));
+    if (node) return node.parent?.type === 'property' && length === segments.length ? node.parent : node;
+  }
+  return undefined;
+}
+
+function attachLines(node: Node, text: string): void {
+  (node as Node & { lineInfo?: { line: number; column: number } }).lineInfo = lineAndColumn(text, node.offset);
+  node.children?.forEach((child) => attachLines(child, text));
+}
+
+function lineAndColumn(text: string, offset: number): { line: number; column: number } {
+  const before = text.slice(0, offset);
+  const line = before.split('\n').length;
+  return { line, column: offset - before.lastIndexOf('\n') };
+}
+
+function nodeValue(node: Node): unknown {
+  switch (node.type) {
+    case 'object':
+      return Object.fromEntries(
+        (node.children ?? []).map((property) => {
+          const [keyNode, valueNode] = property.children ?? [];
+          return [String(keyNode?.value), valueNode ? nodeValue(valueNode) : null];
+        }),
+      );
+    case 'array':
+      return (node.children ?? []).map(nodeValue);
+    default:
+      return node.value;
+  }
+}
+
+function valueAt(input: unknown, segments: PropertyKey[]): unknown {
+  return segments.reduce<unknown>((value, segment) => (isPlainObject(value) || Array.isArray(value) ? (value as Record<PropertyKey, unknown>)[segment] : undefined), input);
+}
+
+function deepMerge(base: unknown, layer: unknown): unknown {
+  if (!isPlainObject(base) || !isPlainObject(layer)) return layer === undefined ? base : layer;
+  const result: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(layer)) {
+    if (value !== undefined) result[key] = deepMerge(base[key], value);
+  }
+  return result;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function homeOf(env: NodeJS.ProcessEnv): string {
+  return env['HOME'] ?? env['USERPROFILE'] ?? homedir();
+}
+
+function expandHome(value: string, env: NodeJS.ProcessEnv): string {
+  return value === '~' || value.startsWith('~/') ? path.join(homeOf(env), value.slice(1)) : value;
+}
+
+/** `~` and `${NAME}` in a path; an unset variable is an error rather than an empty string. */
+export function expandPath(value: string, options: { env: NodeJS.ProcessEnv; baseDir: string }): string {
+  const substituted = value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_match, name: string) => {
+    const replacement = options.env[name];
+    if (replacement === undefined) {
+      throw new NexusError('CONFIG_INVALID', `Path "${value}" uses \${${name}}, which is not set in the environment`, { details: { path: value, variable: name } });
+    }
+    return replacement;
+  });
+  const expanded = expandHome(substituted, options.env);
+  return expanded === ':memory:' ? expanded : path.resolve(options.baseDir, expanded);
+}
+
+function expandPaths(config: NexusConfig, options: { env: NodeJS.ProcessEnv; baseDir: string; cwd: string }): NexusConfig {
+  const expand = (value: string): string => expandPath(value, options);
+  return {
+    ...config,
+    data_dir: expand(config.data_dir),
+    database_path: config.database_path === null ? null : expand(config.database_path),
+    request_log: config.request_log === null ? null : expand(config.request_log),
+    security: {
+      ...config.security,
+      allowed_read_paths: config.security.allowed_read_paths.map(expand),
+      allowed_write_paths: config.security.allowed_write_paths.map(expand),
+    },
+    plugins: config.plugins.map((entry) => {
+      if ('module' in entry) {
+        // Bare package names stay as they are; paths are resolved against the config file.
+        const isPath = entry.module.startsWith('.') || entry.module.startsWith('/') || entry.module.startsWith('~') || entry.module.includes('${');
+        return isPath ? { ...entry, module: expand(entry.module) } : entry;
+      }
+      return entry.working_dir === undefined ? entry : { ...entry, working_dir: expand(entry.working_dir) };
+    }),
+  };
+}

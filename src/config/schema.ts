@@ -1,0 +1,161 @@
+import { z } from 'zod';
+
+/**
+ * The one configuration schema. It accepts a config file written for the original Rust
+ * Nexus/Aegis unchanged (same keys, same meaning) and adds Nexus's own sections. Every object is
+ * strict: an unknown or misspelt key is an error, never silently ignored. Sections use
+ * `prefault({})` so that list defaults survive when a section is present but a key is omitted
+ * (the original's default-merging trap).
+ */
+
+const port = z.number().int().min(0).max(65_535);
+const positiveSeconds = z.number().positive().max(86_400);
+const byteCount = z.number().int().positive();
+
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+
+/** The original's default SSRF block list, kept so its configs behave the same. */
+export const DEFAULT_BLOCKED_URLS = [
+  '^https?://localhost',
+  '^https?://127\\.',
+  '^https?://10\\.',
+  '^https?://172\\.(1[6-9]|2[0-9]|3[01])\\.',
+  '^https?://192\\.168\\.',
+];
+
+const securitySchema = z
+  .strictObject({
+    allowed_read_paths: z.array(z.string()).default([]),
+    allowed_write_paths: z.array(z.string()).default([]),
+    allowed_commands: z.array(z.string()).default([]),
+    tool_timeout_secs: positiveSeconds.default(30),
+    max_read_bytes: byteCount.default(1024 * 1024),
+    max_write_bytes: byteCount.default(10 * 1024 * 1024),
+    max_output_bytes: byteCount.default(1024 * 1024),
+    env_allowlist: z.array(z.string()).default([]),
+    command_env: z.array(z.string()).default(['PATH', 'LANG', 'LC_ALL', 'TZ']),
+  })
+  .prefault({});
+
+const authSchema = z
+  .strictObject({
+    enabled: z.boolean().default(false),
+    api_keys: z.array(z.string().regex(/^[0-9a-fA-F]{64}$/, 'must be a SHA-256 hex digest of the key')).default([]),
+    allow_health_unauthenticated: z.boolean().default(true),
+    api_key_header: z.string().min(1).default('X-API-Key'),
+  })
+  .prefault({});
+
+const rateLimitSchema = z
+  .strictObject({
+    enabled: z.boolean().default(false),
+    requests_per_second: z.number().positive().default(100),
+    burst_size: z.number().int().positive().default(50),
+  })
+  .prefault({});
+
+const httpClientSchema = z
+  .strictObject({
+    timeout_secs: positiveSeconds.default(30),
+    max_response_bytes: byteCount.default(10 * 1024 * 1024),
+    allowed_urls: z.array(z.string()).default([]),
+    blocked_urls: z.array(z.string()).default(DEFAULT_BLOCKED_URLS),
+    allowed_hosts: z.array(z.string()).default([]),
+    user_agent: z.string().optional(),
+    max_redirects: z.number().int().min(0).max(20).default(5),
+  })
+  .prefault({});
+
+const httpServerSchema = z
+  .strictObject({
+    /** Largest POST body accepted on /mcp and /messages. */
+    max_body_bytes: byteCount.default(4 * 1024 * 1024),
+    /** Extra origins allowed besides loopback ones (e.g. "https://app.example.com"). */
+    allowed_origins: z.array(z.string()).default([]),
+    /** Extra Host header values allowed besides loopback names and the bind address. */
+    allowed_hosts: z.array(z.string()).default([]),
+    /** Serve the deprecated HTTP+SSE transport (/sse + /messages) for old clients. */
+    legacy_sse: z.boolean().default(true),
+    /** Answer with plain JSON when a request needs no streaming. */
+    json_response: z.boolean().default(false),
+    /** Idle MCP sessions are closed after this many seconds. */
+    session_idle_secs: z.number().int().positive().default(3600),
+    /** SSE retry hint (ms) sent with the priming event, used for polling/resumption. */
+    sse_retry_ms: z.number().int().positive().default(1000),
+    /** Events kept per stream for Last-Event-ID resumption. */
+    event_history: z.number().int().positive().default(1000),
+  })
+  .prefault({});
+
+const toolsSchema = z
+  .strictObject({
+    /** Glob patterns of tools to expose; a tool must match one. */
+    enabled: z.array(z.string()).default(['*']),
+    /** Glob patterns of tools to hide, applied after `enabled`. */
+    disabled: z.array(z.string()).default([]),
+  })
+  .prefault({});
+
+const commandPluginSchema = z.strictObject({
+  name: z.string().min(1).max(128).regex(/^[A-Za-z0-9_.-]+$/, 'may only contain letters, digits, "_", "." and "-"'),
+  description: z.string().optional(),
+  command: z.string().min(1),
+  args_template: z.array(z.string()).default([]),
+  working_dir: z.string().optional(),
+  env: z.record(z.string(), z.string()).default({}),
+  timeout_secs: positiveSeconds.default(30),
+  input_schema: z.record(z.string(), z.unknown()).default({ type: 'object', properties: {} }),
+  input_mode: z.enum(['args', 'stdin', 'env']).default('args'),
+  output_mode: z.enum(['text', 'json']).default('text'),
+});
+
+const modulePluginSchema = z.strictObject({
+  /** Path (relative to the config file) or package name of an ESM module exporting definePlugin(). */
+  module: z.string().min(1),
+  /** Optional name override check: the module's plugin name must equal this when given. */
+  name: z.string().optional(),
+  /** The plugin's own configuration slice, validated by the plugin. */
+  config: z.unknown().optional(),
+  enabled: z.boolean().default(true),
+});
+
+export const pluginEntrySchema = z.union([modulePluginSchema, commandPluginSchema]);
+
+export const configSchema = z.strictObject({
+  server_name: z.string().min(1).default('nexus'),
+  server_version: z.string().optional(),
+  host: z.string().min(1).default('127.0.0.1'),
+  port: port.default(9000),
+  log_level: z.enum(LOG_LEVELS).default('info'),
+  json_logs: z.boolean().default(true),
+  database_path: z.string().nullable().default(null),
+  data_dir: z.string().default('~/.nexus'),
+  extras_enabled: z.boolean().default(true),
+  debug: z.boolean().default(false),
+  request_log: z.string().nullable().default(null),
+  /** "dotted" exposes `memory.store`; "underscore" exposes `memory_store`. Both forms resolve on call. */
+  tool_names: z.enum(['dotted', 'underscore']).default('dotted'),
+  /** Page size of every MCP list result. */
+  page_size: z.number().int().min(1).max(1000).default(100),
+  /** Seconds given to in-flight calls on shutdown before they are cancelled. */
+  shutdown_grace_secs: z.number().min(0).max(600).default(10),
+  tools: toolsSchema,
+  plugins: z.array(pluginEntrySchema).default([]),
+  security: securitySchema,
+  auth: authSchema,
+  rate_limit: rateLimitSchema,
+  http_client: httpClientSchema,
+  http: httpServerSchema,
+});
+
+/** The validated, defaulted configuration. */
+export type NexusConfig = z.infer<typeof configSchema>;
+/** What a config file or override may contain before defaults. */
+export type NexusConfigInput = z.input<typeof configSchema>;
+export type CommandPluginConfig = z.infer<typeof commandPluginSchema>;
+export type ModulePluginConfig = z.infer<typeof modulePluginSchema>;
+export type PluginEntryConfig = z.infer<typeof pluginEntrySchema>;
+
+export function isModulePluginConfig(entry: PluginEntryConfig): entry is ModulePluginConfig {
+  return 'module' in entry;
+}

@@ -1,0 +1,72 @@
+/**
+ * The one catalogue of Nexus error codes. Every `NexusError` carries one of these codes; each
+ * boundary (MCP tool result, JSON-RPC, HTTP, CLI) maps it through this table, and
+ * `docs/errors.md` documents every row (a test keeps the two in sync).
+ */
+export interface ErrorCodeSpec {
+  /** HTTP status used when the error crosses the HTTP boundary. */
+  readonly httpStatus: number;
+  /** JSON-RPC error code used when the error is a protocol fault rather than a tool failure. */
+  readonly jsonRpcCode: number;
+  /** CLI exit code: 2 for usage/config problems, 1 for runtime failures. */
+  readonly exitCode: 1 | 2;
+  /** One sentence for docs/errors.md. */
+  readonly description: string;
+}
+
+const INVALID_PARAMS = -32602;
+const INTERNAL = -32603;
+const INVALID_REQUEST = -32600;
+
+function spec(httpStatus: number, jsonRpcCode: number, description: string, exitCode: 1 | 2 = 1): ErrorCodeSpec {
+  return { httpStatus, jsonRpcCode, exitCode, description };
+}
+
+export const ERROR_CODES = {
+  // Configuration and usage
+  CONFIG_PARSE_ERROR: spec(500, INTERNAL, 'The configuration file is not valid JSON; the message names the line and column.', 2),
+  CONFIG_INVALID: spec(500, INTERNAL, 'The configuration does not match the schema (unknown key, wrong type, bad value); every problem is listed with its JSON path and line.', 2),
+  CONFIG_NOT_FOUND: spec(500, INTERNAL, 'A configuration file named with -c/--config or NEXUS_CONFIG does not exist.', 2),
+  USAGE_ERROR: spec(400, INVALID_PARAMS, 'The command line is malformed (unknown option, missing or invalid value).', 2),
+  INSECURE_BIND: spec(500, INTERNAL, 'HTTP was asked to bind a non-loopback address while no authentication is configured.', 2),
+
+  // Tools and the executor
+  TOOL_NOT_FOUND: spec(404, INVALID_PARAMS, 'No enabled tool has that name (dotted or underscore form).'),
+  INVALID_ARGUMENTS: spec(400, INVALID_PARAMS, 'Tool arguments do not match its input schema; details list each field and problem.'),
+  TOOL_TIMEOUT: spec(504, INTERNAL, 'The tool did not finish within its time limit (security.tool_timeout_secs or the tool\'s own limit) and was aborted.'),
+  CANCELLED: spec(499, INTERNAL, 'The call was cancelled by the client (notifications/cancelled) or by shutdown.'),
+  TOOL_EXECUTION_FAILED: spec(500, INTERNAL, 'The tool ran and reported a failure; details carry what it knows.'),
+  OUTPUT_INVALID: spec(500, INTERNAL, 'The tool produced output that does not match its declared output schema (a bug in the tool).'),
+  DUPLICATE_TOOL: spec(500, INTERNAL, 'Two tools (built-in or plugin) were registered under the same name.', 2),
+  SHUTTING_DOWN: spec(503, INTERNAL, 'Nexus is shutting down and accepts no new calls.'),
+
+  // Client capabilities
+  CAPABILITY_UNSUPPORTED: spec(400, INVALID_REQUEST, 'The tool needs a client capability (sampling, elicitation) that the connected client did not declare.'),
+
+  // Resources, prompts, lists
+  RESOURCE_NOT_FOUND: spec(404, -32002, 'No resource exists at that URI.'),
+  PROMPT_NOT_FOUND: spec(404, INVALID_PARAMS, 'No prompt has that name.'),
+  INVALID_CURSOR: spec(400, INVALID_PARAMS, 'A pagination cursor was not issued by this server or is malformed.'),
+
+  // Plugins
+  PLUGIN_LOAD_FAILED: spec(500, INTERNAL, 'A module plugin could not be imported or its setup() threw; Nexus does not start half-loaded.', 2),
+  PLUGIN_INVALID: spec(500, INTERNAL, 'A plugin does not export a valid definePlugin() object or a plugin entry in config is malformed.', 2),
+  PLUGIN_TIMEOUT: spec(504, INTERNAL, 'A plugin command did not finish within its timeout and was killed.'),
+
+  // HTTP boundary
+  PAYLOAD_TOO_LARGE: spec(413, INVALID_REQUEST, 'The HTTP request body exceeds the configured size limit.'),
+  FORBIDDEN_ORIGIN: spec(403, INVALID_REQUEST, 'The request\'s Origin or Host header is not allowed (DNS-rebinding protection).'),
+  UNAUTHORIZED: spec(401, INVALID_REQUEST, 'Authentication is required and no valid credential was presented.'),
+  FORBIDDEN: spec(403, INVALID_REQUEST, 'The authenticated principal may not do this (scope or tool permission).'),
+  RATE_LIMITED: spec(429, INVALID_REQUEST, 'Too many requests for this principal, tenant or tool; retry after the indicated delay.'),
+  NOT_FOUND: spec(404, INVALID_REQUEST, 'No such HTTP route or MCP session.'),
+
+  INTERNAL_ERROR: spec(500, INTERNAL, 'An unexpected fault inside Nexus; the trace id in details finds it in the logs.'),
+} as const satisfies Record<string, ErrorCodeSpec>;
+
+/** Every error code Nexus can produce. */
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export function isErrorCode(value: string): value is ErrorCode {
+  return Object.hasOwn(ERROR_CODES, value);
+}

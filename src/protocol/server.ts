@@ -1,0 +1,208 @@
+import { randomUUID } from 'node:crypto';
+import { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
+import {
+  CallToolRequestSchema,
+  CompleteRequestSchema,
+  CreateMessageResultSchema,
+  ElicitResultSchema,
+  GetPromptRequestSchema,
+  ListPromptsRequestSchema,
+  ListResourcesRequestSchema,
+  ListResourceTemplatesRequestSchema,
+  ListToolsRequestSchema,
+  LoggingLevelSchema,
+  ReadResourceRequestSchema,
+  SetLevelRequestSchema,
+  SubscribeRequestSchema,
+  UnsubscribeRequestSchema,
+  type LoggingLevel,
+  type ServerNotification,
+  type ServerRequest,
+} from '@modelcontextprotocol/sdk/types.js';
+import { NexusError, toJsonRpcError } from '../errors/index.js';
+import type { Principal } from '../auth/principal.js';
+import type { Logger } from '../logging/index.js';
+import type { ToolExecutor } from '../tools/executor.js';
+import type { ToolRegistry } from '../tools/registry.js';
+import type { ClientLink, ProgressUpdate } from '../tools/types.js';
+import { paginate } from './pagination.js';
+import type { PromptRegistry } from './prompts.js';
+import type { ResourceRegistry } from './resources.js';
+import type { ProtocolSession, SessionHub } from './session-hub.js';
+
+/** What the protocol layer needs from the runtime. */
+export interface ProtocolServices {
+  readonly serverName: string;
+  readonly serverVersion: string;
+  readonly pageSize: number;
+  readonly tools: ToolRegistry;
+  readonly executor: ToolExecutor;
+  readonly resources: ResourceRegistry;
+  readonly prompts: PromptRegistry;
+  readonly sessions: SessionHub;
+  readonly logger: Logger;
+}
+
+type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
+
+export interface CreateProtocolServerOptions {
+  transport: string;
+  /** Who is calling: the local user on stdio, the authenticated principal on HTTP. */
+  principalFor(extra: Extra): Principal;
+}
+
+const INSTRUCTIONS =
+  'Nexus is an MCP runtime: built-in tools (files, commands, HTTP, JSON, text), persistent memory with semantic search, ' +
+  'plugins and workflows. Tool names are dotted (memory.store); the underscore form (memory_store) also works.';
+
+const LEVEL_ORDER = LoggingLevelSchema.options;
+
+/**
+ * Builds one SDK `Server` for one client connection and wires it to the runtime's registries.
+ * The SDK owns JSON-RPC framing, the handshake, version negotiation, ping, cancellation and
+ * progress plumbing; this module maps our registries and errors onto it.
+ */
+export function createProtocolServer(services: ProtocolServices, options: CreateProtocolServerOptions): { server: Server; session: ProtocolSession } {
+  const server = new Server(
+    { name: services.serverName, version: services.serverVersion, title: 'Nexus' },
+    {
+      capabilities: {
+        tools: { listChanged: true },
+        resources: { subscribe: true, listChanged: true },
+        prompts: { listChanged: true },
+        completions: {},
+        logging: {},
+      },
+      instructions: INSTRUCTIONS,
+    },
+  );
+  const session: ProtocolSession = { id: randomUUID(), transport: options.transport, server, subscriptions: new Set(), tenant: 'default' };
+  let minimumLevel: LoggingLevel = 'info';
+  const principal = (extra: Extra): Principal => {
+    const resolved = options.principalFor(extra);
+    session.tenant = resolved.tenant;
+    return resolved;
+  };
+
+  // Handlers map NexusErrors to JSON-RPC errors once, here.
+  const handle = <T>(work: () => Promise<T>): Promise<T> =>
+    work().catch((error: unknown) => {
+      if (!NexusError.is(error)) services.logger.error({ err: error }, 'protocol handler failed');
+      throw toJsonRpcError(error);
+    });
+
+  server.setRequestHandler(SetLevelRequestSchema, async (request) => {
+    minimumLevel = request.params.level;
+    return {};
+  });
+
+  server.setRequestHandler(ListToolsRequestSchema, (request) =>
+    handle(async () => {
+      const described = services.tools.list().map((entry) => services.tools.describe(entry));
+      const { page, nextCursor } = paginate(described, { list: 'tools', cursor: request.params?.cursor, pageSize: services.pageSize });
+      return { tools: page, ...(nextCursor ? { nextCursor } : {}) };
+    }),
+  );
+
+  server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
+    // An unknown tool is a protocol error (-32602); everything after that, bad arguments included,
+    // is a tool result with isError so the model can correct itself (SEP-1303).
+    await handle(async () => services.tools.resolve(request.params.name));
+    const link = clientLink({ server, extra, minimumLevel: () => minimumLevel, sessionId: session.id });
+    return services.executor.call({ name: request.params.name, args: request.params.arguments ?? {}, principal: principal(extra), link, signal: extra.signal });
+  });
+
+  server.setRequestHandler(ListResourcesRequestSchema, (request, extra) =>
+    handle(async () => {
+      const all = await services.resources.list({ principal: principal(extra), signal: extra.signal });
+      const { page, nextCursor } = paginate(all, { list: 'resources', cursor: request.params?.cursor, pageSize: services.pageSize });
+      return { resources: page, ...(nextCursor ? { nextCursor } : {}) };
+    }),
+  );
+
+  server.setRequestHandler(ListResourceTemplatesRequestSchema, (request) =>
+    handle(async () => {
+      const { page, nextCursor } = paginate(services.resources.listTemplates(), { list: 'templates', cursor: request.params?.cursor, pageSize: services.pageSize });
+      return { resourceTemplates: page, ...(nextCursor ? { nextCursor } : {}) };
+    }),
+  );
+
+  server.setRequestHandler(ReadResourceRequestSchema, (request, extra) =>
+    handle(async () => ({ contents: await services.resources.read(request.params.uri, { principal: principal(extra), signal: extra.signal }) })),
+  );
+
+  server.setRequestHandler(SubscribeRequestSchema, (request, extra) =>
+    handle(async () => {
+      principal(extra);
+      session.subscriptions.add(request.params.uri);
+      return {};
+    }),
+  );
+
+  server.setRequestHandler(UnsubscribeRequestSchema, (request) =>
+    handle(async () => {
+      session.subscriptions.delete(request.params.uri);
+      return {};
+    }),
+  );
+
+  server.setRequestHandler(ListPromptsRequestSchema, (request) =>
+    handle(async () => {
+      const { page, nextCursor } = paginate(services.prompts.list(), { list: 'prompts', cursor: request.params?.cursor, pageSize: services.pageSize });
+      return { prompts: page, ...(nextCursor ? { nextCursor } : {}) };
+    }),
+  );
+
+  server.setRequestHandler(GetPromptRequestSchema, (request, extra) =>
+    handle(() => services.prompts.get(request.params.name, request.params.arguments ?? {}, { principal: principal(extra), signal: extra.signal })),
+  );
+
+  server.setRequestHandler(CompleteRequestSchema, (request, extra) =>
+    handle(async () => {
+      const { ref, argument, context } = request.params;
+      const completer = ref.type === 'ref/prompt' ? services.prompts.completer(ref.name, argument.name) : services.resources.completer(ref.uri, argument.name);
+      const values = completer ? await completer(argument.value, { arguments: context?.arguments ?? {}, principal: principal(extra) }) : [];
+      return { completion: { values: values.slice(0, 100), total: values.length, hasMore: values.length > 100 } };
+    }),
+  );
+
+  return { server, session };
+}
+
+function clientLink(options: { server: Server; extra: Extra; minimumLevel: () => LoggingLevel; sessionId: string }): ClientLink {
+  const { server, extra } = options;
+  const progressToken = extra._meta?.progressToken;
+  let lastProgress = Number.NEGATIVE_INFINITY;
+  const requireCapability = (name: 'sampling' | 'elicitation'): void => {
+    if (!server.getClientCapabilities()?.[name]) {
+      throw new NexusError('CAPABILITY_UNSUPPORTED', `The connected client does not support ${name}`, { details: { capability: name } });
+    }
+  };
+  return {
+    wantsProgress: progressToken !== undefined,
+    sessionId: options.sessionId,
+    async progress(update: ProgressUpdate) {
+      // The spec requires progress to increase; drop updates that would break that.
+      if (progressToken === undefined || update.progress <= lastProgress || extra.signal.aborted) return;
+      lastProgress = update.progress;
+      await extra.sendNotification({
+        method: 'notifications/progress',
+        params: { progressToken, progress: update.progress, ...(update.total === undefined ? {} : { total: update.total }), ...(update.message === undefined ? {} : { message: update.message }) },
+      });
+    },
+    async log(level, data, logger) {
+      if (LEVEL_ORDER.indexOf(level) < LEVEL_ORDER.indexOf(options.minimumLevel()) || extra.signal.aborted) return;
+      await extra.sendNotification({ method: 'notifications/message', params: { level, data, ...(logger === undefined ? {} : { logger }) } });
+    },
+    async elicit(params, callOptions) {
+      requireCapability('elicitation');
+      return extra.sendRequest({ method: 'elicitation/create', params }, ElicitResultSchema, { signal: callOptions?.signal ?? extra.signal });
+    },
+    async sample(params, callOptions) {
+      requireCapability('sampling');
+      return extra.sendRequest({ method: 'sampling/createMessage', params }, CreateMessageResultSchema, { signal: callOptions?.signal ?? extra.signal });
+    },
+    closeStream: extra.closeSSEStream,
+  };
+}

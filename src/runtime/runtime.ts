@@ -1,0 +1,166 @@
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { localPrincipal, type Principal } from '../auth/principal.js';
+import { isModulePluginConfig, type NexusConfig } from '../config/index.js';
+import { createLogger, RequestLog, type Logger } from '../logging/index.js';
+import { loadModulePlugin, type LoadedPlugin } from '../plugins/module-plugin.js';
+import { PromptRegistry } from '../protocol/prompts.js';
+import { ResourceRegistry } from '../protocol/resources.js';
+import { createProtocolServer, type CreateProtocolServerOptions } from '../protocol/server.js';
+import { SessionHub, type ProtocolSession } from '../protocol/session-hub.js';
+import { builtinTools } from '../tools/builtin/index.js';
+import { detachedLink } from '../tools/detached-link.js';
+import { ToolExecutor } from '../tools/executor.js';
+import { ToolRegistry } from '../tools/registry.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { NEXUS_VERSION } from './version.js';
+
+export interface CreateRuntimeOptions {
+  /** Defaults to a pino logger on stderr at the configured level. */
+  logger?: Logger;
+  /** The config file in use, for `nexus info`. */
+  configFile?: string | null;
+}
+
+/**
+ * The composition root: builds registries, executor, plugins and services from one config.
+ * No module-level state, so tests can run many runtimes in one process. `start()` loads
+ * plugins; `close()` releases everything it opened, in reverse order.
+ */
+export class Runtime {
+  readonly logger: Logger;
+  readonly tools: ToolRegistry;
+  readonly executor: ToolExecutor;
+  readonly resources = new ResourceRegistry();
+  readonly prompts = new PromptRegistry();
+  readonly sessions: SessionHub;
+  readonly version = NEXUS_VERSION;
+  readonly configFile: string | null;
+  readonly requestLog: RequestLog | undefined;
+  private readonly plugins: LoadedPlugin[] = [];
+  private readonly closers: Array<() => Promise<void> | void> = [];
+  private started = false;
+  private closed = false;
+
+  constructor(
+    readonly config: NexusConfig,
+    options: CreateRuntimeOptions = {},
+  ) {
+    const level = config.debug && config.log_level !== 'trace' ? 'debug' : config.log_level;
+    this.logger = options.logger ?? createLogger({ level });
+    this.configFile = options.configFile ?? null;
+    this.tools = new ToolRegistry({ nameStyle: config.tool_names, enabled: config.tools.enabled, disabled: config.tools.disabled });
+    this.executor = new ToolExecutor({ registry: this.tools, logger: this.logger, defaultTimeoutSecs: config.security.tool_timeout_secs, debug: config.debug });
+    this.sessions = new SessionHub(this.logger);
+    this.requestLog = config.request_log === null ? undefined : new RequestLog(config.request_log);
+    for (const tool of builtinTools({ config, logger: this.logger })) this.tools.register(tool);
+    this.tools.on('changed', () => this.sessions.broadcast('tools'));
+    this.resources.on('changed', () => this.sessions.broadcast('resources'));
+    this.prompts.on('changed', () => this.sessions.broadcast('prompts'));
+  }
+
+  get serverVersion(): string {
+    return this.config.server_version ?? this.version;
+  }
+
+  get loadedPlugins(): readonly LoadedPlugin[] {
+    return this.plugins;
+  }
+
+  /** Loads module plugins; a failing plugin stops start-up with its PLUGIN_* error. */
+  async start(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    try {
+      for (const entry of this.config.plugins) {
+        if (!isModulePluginConfig(entry) || !entry.enabled) continue;
+        this.plugins.push(await loadModulePlugin(entry, { tools: this.tools, resources: this.resources, prompts: this.prompts, logger: this.logger, notifyResourceUpdated: (uri) => this.notifyResourceUpdated(uri) }));
+      }
+    } catch (error) {
+      await this.close();
+      throw error;
+    }
+  }
+
+  /** Registers cleanup to run on close (last registered, first run). */
+  onClose(closer: () => Promise<void> | void): void {
+    this.closers.push(closer);
+  }
+
+  notifyResourceUpdated(uri: string, tenant?: string): void {
+    this.sessions.resourceUpdated(uri, tenant);
+  }
+
+  /** Connects one MCP transport (a stdio pipe or an HTTP session) to a fresh protocol server. */
+  async connect(transport: Transport, options: CreateProtocolServerOptions): Promise<ProtocolSession> {
+    const { server, session } = createProtocolServer(
+      {
+        serverName: this.config.server_name,
+        serverVersion: this.serverVersion,
+        pageSize: this.config.page_size,
+        tools: this.tools,
+        executor: this.executor,
+        resources: this.resources,
+        prompts: this.prompts,
+        sessions: this.sessions,
+        logger: this.logger,
+      },
+      options,
+    );
+    await server.connect(transport);
+    if (this.requestLog) tapTransport(transport, this.requestLog, options.transport, session.id);
+    this.sessions.add(session);
+    const chainedOnClose = transport.onclose;
+    transport.onclose = () => {
+      this.sessions.remove(session.id);
+      chainedOnClose?.();
+    };
+    return session;
+  }
+
+  /** Runs one tool outside any MCP session (CLI `nexus run`, schedulers). */
+  async callTool(name: string, args: unknown, principal: Principal = localPrincipal()): Promise<CallToolResult> {
+    return this.executor.call({ name, args, principal, link: detachedLink() });
+  }
+
+  /** Graceful stop: no new calls, in-flight ones get the grace period, then everything closes. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.executor.shutdown(this.config.shutdown_grace_secs * 1000);
+    for (const session of this.sessions.all()) {
+      await session.server.close().catch(() => undefined);
+    }
+    for (const plugin of this.plugins.splice(0).reverse()) {
+      await plugin.unload().catch((error: unknown) => this.logger.error({ err: error, plugin: plugin.name }, 'plugin teardown failed'));
+    }
+    for (const closer of this.closers.splice(0).reverse()) {
+      await Promise.resolve(closer()).catch((error: unknown) => this.logger.error({ err: error }, 'close step failed'));
+    }
+    await this.requestLog?.close();
+    this.logger.flush?.();
+  }
+}
+
+/** Creates a runtime and loads its plugins. */
+export async function createRuntime(config: NexusConfig, options: CreateRuntimeOptions = {}): Promise<Runtime> {
+  const runtime = new Runtime(config, options);
+  await runtime.start();
+  return runtime;
+}
+
+/** Mirrors every message through a transport into the request log. */
+function tapTransport(transport: Transport, log: RequestLog, name: string, session: string): void {
+  const receive = transport.onmessage;
+  transport.onmessage = (message: JSONRPCMessage, extra) => {
+    log.write({ direction: 'in', transport: name, session, message });
+    receive?.(message, extra);
+  };
+  const send = transport.send.bind(transport);
+  transport.send = (message, options) => {
+    log.write({ direction: 'out', transport: name, session, message });
+    return send(message, options);
+  };
+}
+
+export { localPrincipal };

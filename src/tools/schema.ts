@@ -1,0 +1,73 @@
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import type { ErrorObject, ValidateFunction } from 'ajv';
+import addFormatsModule from 'ajv-formats';
+import { z } from 'zod';
+import type { JsonSchemaObject, ToolSchema } from './types.js';
+
+/** One problem with a tool's arguments, named by field path. */
+export interface FieldProblem {
+  field: string;
+  message: string;
+}
+
+export type ValidationResult<T> = { ok: true; value: T } | { ok: false; problems: FieldProblem[] };
+
+/** Validates against either a zod schema or a JSON Schema, reporting problems the same way. */
+export interface CompiledSchema<T> {
+  readonly jsonSchema: JsonSchemaObject;
+  validate(value: unknown): ValidationResult<T>;
+}
+
+function isZodSchema(schema: ToolSchema<unknown>): schema is z.ZodType {
+  return schema instanceof z.ZodType;
+}
+
+// ajv-formats is CJS; its default export arrives wrapped under Node's ESM interop.
+type AddFormats = (ajv: Ajv2020) => unknown;
+const addFormats: AddFormats =
+  (addFormatsModule as unknown as { default?: AddFormats }).default ?? (addFormatsModule as unknown as AddFormats);
+
+/** One Ajv per registry: compiled validators are cached by it. Remote $refs are never fetched. */
+export function createAjv(): Ajv2020 {
+  const ajv = new Ajv2020({ allErrors: true, strict: false, useDefaults: true, validateFormats: true });
+  addFormats(ajv);
+  return ajv;
+}
+
+export function compileSchema<T>(schema: ToolSchema<T>, ajv: Ajv2020, io: 'input' | 'output'): CompiledSchema<T> {
+  if (isZodSchema(schema)) {
+    const jsonSchema = z.toJSONSchema(schema, { io, unrepresentable: 'any', target: 'draft-2020-12' }) as JsonSchemaObject;
+    delete jsonSchema['$schema'];
+    return {
+      jsonSchema,
+      validate(value) {
+        const result = schema.safeParse(value);
+        if (result.success) return { ok: true, value: result.data };
+        return { ok: false, problems: result.error.issues.map((issue) => ({ field: fieldName(issue.path), message: issue.message })) };
+      },
+    };
+  }
+  let validator: ValidateFunction | undefined;
+  return {
+    jsonSchema: schema,
+    validate(value) {
+      validator ??= ajv.compile(schema);
+      // useDefaults mutates: validate a copy so the caller's arguments stay as sent.
+      const copy = structuredClone(value);
+      if (validator(copy)) return { ok: true, value: copy as T };
+      return { ok: false, problems: (validator.errors ?? []).map(ajvProblem) };
+    },
+  };
+}
+
+function ajvProblem(error: ErrorObject): FieldProblem {
+  const base = error.instancePath.split('/').filter(Boolean);
+  const missing = error.keyword === 'required' ? String((error.params as { missingProperty?: string }).missingProperty ?? '') : '';
+  const extra = error.keyword === 'additionalProperties' ? String((error.params as { additionalProperty?: string }).additionalProperty ?? '') : '';
+  const segments = [...base, ...(missing ? [missing] : []), ...(extra ? [extra] : [])];
+  return { field: segments.length ? segments.join('.') : '(root)', message: extra ? 'unknown field' : (error.message ?? 'invalid') };
+}
+
+function fieldName(path: PropertyKey[]): string {
+  return path.length === 0 ? '(root)' : path.map(String).join('.');
+}
