@@ -1,0 +1,15 @@
+/**
+ * Turns texts into vectors. Implementations: the offline default built from GloVe word vectors
+ * shipped in an npm package, and an OpenAI-compatible HTTP embedder (Ollama, llama.cpp, vLLM,
+ * OpenAI). Every stored vector records `id`, so a changed embedder is detected, never mixed.
+ */
+export interface Embedder {
+  /** Stable identity of the model and its settings, e.g. "glove-wink-100d-sif@1" or "http:nomic-embed-text". */
+  readonly id: string;
+  /** Vector length. For HTTP embedders it may be unknown (0) until the first call. */
+  readonly dimensions: number;
+  /** Embeds a batch; vectors are L2-normalised so cosine similarity is a dot product. */
+  embed(texts: readonly string[], options?: { signal?: AbortSignal }): Promise<Float32Array[]>;
+  /** Releases anything held (worker, sockets). */
+  close?(): Promise<void>;
+}
