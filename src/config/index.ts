@@ -10,3 +10,4 @@ export {
   type NexusConfigInput,
   type PluginEntryConfig,
 } from './schema.js';
+export { readProcessEnv } from './process-env.js';

@@ -34,6 +34,8 @@ const securitySchema = z
     max_output_bytes: byteCount.default(1024 * 1024),
     env_allowlist: z.array(z.string()).default([]),
     command_env: z.array(z.string()).default(['PATH', 'LANG', 'LC_ALL', 'TZ']),
+    /** Deadline for one regex or JSONPath evaluation (regex.*, json.query); past it the worker is killed. */
+    regex_timeout_ms: z.number().int().min(10).max(60_000).default(1000),
   })
   .prefault({});
 
