@@ -61,6 +61,27 @@ export const ERROR_CODES = {
   RATE_LIMITED: spec(429, INVALID_REQUEST, 'Too many requests for this principal, tenant or tool; retry after the indicated delay.'),
   NOT_FOUND: spec(404, INVALID_REQUEST, 'No such HTTP route or MCP session.'),
 
+  // Data tools (base64, json, regex)
+  INVALID_BASE64: spec(400, INVALID_PARAMS, 'The text is not valid base64 (wrong alphabet, padding or length); details give the position of the first bad character.'),
+  NOT_UTF8: spec(422, INVALID_PARAMS, 'The bytes are not valid UTF-8 text; ask for them as base64 or hex instead.'),
+  INVALID_JSON: spec(400, INVALID_PARAMS, 'The text is not valid JSON; details give the position, line and column of the first problem.'),
+  INVALID_JSON_PATH: spec(400, INVALID_PARAMS, 'The json.query path is malformed (dotted path or RFC 9535 JSONPath); details give the position when known.'),
+  JSON_PATH_NOT_FOUND: spec(404, INVALID_PARAMS, 'A dotted json.query path names a key that does not exist or an index out of bounds.'),
+  JSON_QUERY_TIMEOUT: spec(422, INVALID_PARAMS, 'A JSONPath query ran longer than security.regex_timeout_ms and was stopped; the server keeps serving.'),
+  INVALID_REGEX: spec(400, INVALID_PARAMS, 'The regular expression does not compile; the message says why.'),
+  REGEX_TIMEOUT: spec(422, INVALID_PARAMS, 'The regular expression ran longer than security.regex_timeout_ms (catastrophic backtracking) and was stopped; the server keeps serving.'),
+  RESULT_TOO_LARGE: spec(413, INVALID_PARAMS, 'The result would exceed the size or memory limit for one call.'),
+
+  // System tools
+  ENV_NOT_ALLOWED: spec(403, INVALID_REQUEST, 'The environment variable is not named in security.env_allowlist.'),
+
+  // File tools
+  PATH_NOT_ALLOWED: spec(403, INVALID_REQUEST, 'The path is outside the configured read or write roots (or does not exist there: outside the roots the two look the same).'),
+  FILE_NOT_FOUND: spec(404, INVALID_PARAMS, 'No file or folder exists at that path inside an allowed root.'),
+  NOT_A_FILE: spec(400, INVALID_PARAMS, 'The path names a folder or special file where a regular file is needed.'),
+  NOT_A_DIRECTORY: spec(400, INVALID_PARAMS, 'The path (or one of its parents) is not a folder where a folder is needed.'),
+  FILE_TOO_LARGE: spec(413, INVALID_PARAMS, 'The content to write exceeds security.max_write_bytes.'),
+
   INTERNAL_ERROR: spec(500, INTERNAL, 'An unexpected fault inside Nexus; the trace id in details finds it in the logs.'),
 } as const satisfies Record<string, ErrorCodeSpec>;
 
