@@ -75,6 +75,12 @@ export const ERROR_CODES = {
   // System tools
   ENV_NOT_ALLOWED: spec(403, INVALID_REQUEST, 'The environment variable is not named in security.env_allowlist.'),
 
+  // Commands and outbound HTTP
+  COMMAND_NOT_ALLOWED: spec(403, INVALID_REQUEST, 'The program is not in security.allowed_commands (entries are resolved to absolute paths at start-up; names, paths and symlinks are compared after resolution).'),
+  URL_NOT_ALLOWED: spec(403, INVALID_REQUEST, 'The URL is refused by the http_client policy: not http(s), matched blocked_urls, or matched neither allowed_urls nor allowed_hosts.'),
+  SSRF_BLOCKED: spec(403, INVALID_REQUEST, 'The host resolves to, redirects to or connected to a loopback, private, link-local, metadata or other non-public address that no explicit allow-list entry admits.'),
+  HTTP_REQUEST_FAILED: spec(502, INTERNAL, 'The outbound HTTP request failed before a usable response (DNS, connection, TLS, or more redirects than http_client.max_redirects).'),
+
   // File tools
   PATH_NOT_ALLOWED: spec(403, INVALID_REQUEST, 'The path is outside the configured read or write roots (or does not exist there: outside the roots the two look the same).'),
   FILE_NOT_FOUND: spec(404, INVALID_PARAMS, 'No file or folder exists at that path inside an allowed root.'),
