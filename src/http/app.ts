@@ -1,0 +1,129 @@
+import type { HttpBindings } from '@hono/node-server';
+import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
+import { Hono, type Context } from 'hono';
+import { ChainAuthenticator, ConfigKeyAuthenticator, type Authenticator } from '../auth/authenticator.js';
+import { localPrincipal, type Principal } from '../auth/principal.js';
+import { NexusError } from '../errors/index.js';
+import type { Runtime } from '../runtime/runtime.js';
+import { LegacySseSessions } from './legacy-sse.js';
+import { StreamableSessions } from './mcp-sessions.js';
+import { checkOriginAndHost, isLoopbackHost } from './origin-guard.js';
+import { httpErrorResponse, jsonRpcErrorResponse } from './responses.js';
+
+type Env = { Bindings: HttpBindings; Variables: { principal: Principal } };
+
+export interface HttpAppOptions {
+  /** The address the server binds; decides Host checking and whether auth is mandatory. */
+  bindHost: string;
+  /** Authenticators tried in order; defaults to the config's hashed API keys. */
+  authenticator?: Authenticator;
+}
+
+export interface HttpApp {
+  readonly app: Hono<Env>;
+  /** Stops every MCP session (streamable and legacy). */
+  close(): Promise<void>;
+  /** True while the app accepts traffic (false once shutdown began): `/ready`. */
+  ready: boolean;
+}
+
+/** Whether HTTP requests must carry a credential. */
+export function authRequired(runtime: Runtime): boolean {
+  return runtime.config.auth.enabled;
+}
+
+/**
+ * The HTTP surface: MCP Streamable HTTP at /mcp, the legacy HTTP+SSE transport at /sse and
+ * /messages, /health and /ready. Middleware order: DNS-rebinding guard → body limit →
+ * authentication → routes. Errors leave through one mapper.
+ */
+export function createHttpApp(runtime: Runtime, options: HttpAppOptions): HttpApp {
+  const { config } = runtime;
+  const app = new Hono<Env>();
+  const streamable = new StreamableSessions(runtime, config.http);
+  const legacy = new LegacySseSessions(runtime);
+  const authenticator = options.authenticator ?? new ChainAuthenticator([new ConfigKeyAuthenticator(config.auth)]);
+  const state: HttpApp = {
+    app,
+    ready: true,
+    async close() {
+      state.ready = false;
+      await Promise.all([streamable.closeAll(), legacy.closeAll()]);
+    },
+  };
+
+  app.onError((error) => httpErrorResponse(error));
+  app.notFound(() => httpErrorResponse(new NexusError('NOT_FOUND', 'No such route')));
+
+  app.use('*', async (c, next) => {
+    const verdict = checkOriginAndHost(c.req.raw.headers, { bindHost: options.bindHost, allowedHosts: config.http.allowed_hosts, allowedOrigins: config.http.allowed_origins });
+    if (!verdict.ok) return httpErrorResponse(new NexusError('FORBIDDEN_ORIGIN', verdict.reason));
+    const length = Number(c.req.header('content-length') ?? '0');
+    if (length > config.http.max_body_bytes) {
+      return httpErrorResponse(new NexusError('PAYLOAD_TOO_LARGE', `Request body of ${length} bytes exceeds the limit of ${config.http.max_body_bytes}`, { details: { limit: config.http.max_body_bytes } }));
+    }
+    const remoteAddress = c.env?.incoming?.socket?.remoteAddress;
+    const principal = await authenticator.authenticate({ headers: c.req.raw.headers, remoteAddress });
+    const openHealth = c.req.path === '/health' && config.auth.allow_health_unauthenticated;
+    if (principal === undefined && authRequired(runtime) && !openHealth) {
+      return httpErrorResponse(new NexusError('UNAUTHORIZED', 'Authentication required: send Authorization: Bearer <key> or the API key header'), {
+        'WWW-Authenticate': 'Bearer realm="nexus"',
+      });
+    }
+    c.set('principal', principal ?? localPrincipal());
+    await next();
+    return undefined;
+  });
+
+  app.get('/health', (c) => c.json({ status: 'ok', service: 'nexus', version: runtime.version }));
+  app.get('/ready', (c) => (state.ready ? c.json({ status: 'ready', sessions: runtime.sessions.size }) : c.json({ status: 'shutting-down' }, 503)));
+
+  app.on(['POST', 'GET', 'DELETE'], '/mcp', async (c) => {
+    if (!state.ready) return httpErrorResponse(new NexusError('SHUTTING_DOWN', 'Nexus is shutting down'));
+    const parsed = c.req.method === 'POST' ? await readJsonBody(c, config.http.max_body_bytes) : { ok: true as const, value: undefined };
+    if (!parsed.ok) return parsed.response;
+    return streamable.handle(c.req.raw, { principal: c.get('principal'), parsedBody: parsed.value });
+  });
+
+  if (config.http.legacy_sse) {
+    app.get('/sse', async (c) => {
+      await legacy.open(c.env.outgoing, c.get('principal'));
+      return RESPONSE_ALREADY_SENT;
+    });
+    app.post('/messages', async (c) => {
+      const parsed = await readJsonBody(c, config.http.max_body_bytes);
+      if (!parsed.ok) return parsed.response;
+      const refused = await legacy.post({ sessionId: c.req.query('sessionId'), principal: c.get('principal'), request: c.env.incoming, response: c.env.outgoing, body: parsed.value });
+      return refused ?? RESPONSE_ALREADY_SENT;
+    });
+  }
+
+  return state;
+}
+
+/** Reads a JSON body with a hard byte limit, also when no Content-Length was sent (chunked). */
+async function readJsonBody(c: Context<Env>, limit: number): Promise<{ ok: true; value: unknown } | { ok: false; response: Response }> {
+  const body = c.req.raw.body;
+  if (body === null) return { ok: false, response: jsonRpcErrorResponse(400, -32700, 'Parse error: empty body') };
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of body as AsyncIterable<Uint8Array>) {
+    size += chunk.byteLength;
+    if (size > limit) {
+      return { ok: false, response: httpErrorResponse(new NexusError('PAYLOAD_TOO_LARGE', `Request body exceeds the limit of ${limit} bytes`, { details: { limit } })) };
+    }
+    chunks.push(chunk);
+  }
+  try {
+    return { ok: true, value: JSON.parse(Buffer.concat(chunks).toString('utf8')) };
+  } catch {
+    return { ok: false, response: jsonRpcErrorResponse(400, -32700, 'Parse error: the body is not valid JSON') };
+  }
+}
+
+/** Refuses to expose Nexus beyond this machine without authentication. */
+export function assertSafeBind(runtime: Runtime, host: string): void {
+  if (!isLoopbackHost(host) && !authRequired(runtime)) {
+    throw new NexusError('INSECURE_BIND', `Refusing to listen on ${host} without authentication: enable auth (auth.enabled with API keys) or bind 127.0.0.1`, { details: { host } });
+  }
+}
