@@ -23,11 +23,23 @@ export const DEFAULT_BLOCKED_URLS = [
   '^https?://192\\.168\\.',
 ];
 
+/** A JavaScript regular expression, checked here so a typo is a start-up error, not a silently skipped rule. */
+const urlPattern = z.string().superRefine((pattern, ctx) => {
+  try {
+    new RegExp(pattern);
+  } catch (error) {
+    ctx.addIssue({ code: 'custom', message: `invalid regular expression: ${error instanceof Error ? error.message : String(error)}` });
+  }
+});
+
+/** A program name (PATH lookup) or absolute path; wildcards would defeat resolving each entry at start-up. */
+const commandEntry = z.string().min(1).refine((entry) => !entry.includes('*'), 'wildcards are not supported: list each program by name or absolute path');
+
 const securitySchema = z
   .strictObject({
     allowed_read_paths: z.array(z.string()).default([]),
     allowed_write_paths: z.array(z.string()).default([]),
-    allowed_commands: z.array(z.string()).default([]),
+    allowed_commands: z.array(commandEntry).default([]),
     tool_timeout_secs: positiveSeconds.default(30),
     max_read_bytes: byteCount.default(1024 * 1024),
     max_write_bytes: byteCount.default(10 * 1024 * 1024),
@@ -60,8 +72,8 @@ const httpClientSchema = z
   .strictObject({
     timeout_secs: positiveSeconds.default(30),
     max_response_bytes: byteCount.default(10 * 1024 * 1024),
-    allowed_urls: z.array(z.string()).default([]),
-    blocked_urls: z.array(z.string()).default(DEFAULT_BLOCKED_URLS),
+    allowed_urls: z.array(urlPattern).default([]),
+    blocked_urls: z.array(urlPattern).default(DEFAULT_BLOCKED_URLS),
     allowed_hosts: z.array(z.string()).default([]),
     user_agent: z.string().optional(),
     max_redirects: z.number().int().min(0).max(20).default(5),
@@ -109,6 +121,12 @@ const commandPluginSchema = z.strictObject({
   input_schema: z.record(z.string(), z.unknown()).default({ type: 'object', properties: {} }),
   input_mode: z.enum(['args', 'stdin', 'env']).default('args'),
   output_mode: z.enum(['text', 'json']).default('text'),
+  title: z.string().optional(),
+  /** MCP tool hints; unset hints take the cautious side (may write, not idempotent, open world). */
+  annotations: z
+    .strictObject({ readOnlyHint: z.boolean().optional(), destructiveHint: z.boolean().optional(), idempotentHint: z.boolean().optional(), openWorldHint: z.boolean().optional() })
+    .optional(),
+  enabled: z.boolean().default(true),
 });
 
 const modulePluginSchema = z.strictObject({
@@ -141,6 +159,8 @@ export const configSchema = z.strictObject({
   page_size: z.number().int().min(1).max(1000).default(100),
   /** Seconds given to in-flight calls on shutdown before they are cancelled. */
   shutdown_grace_secs: z.number().min(0).max(600).default(10),
+  /** Reload command plugins when the config file changes (tools/list_changed goes to clients). */
+  watch_config: z.boolean().default(true),
   tools: toolsSchema,
   plugins: z.array(pluginEntrySchema).default([]),
   security: securitySchema,

@@ -84,7 +84,7 @@ export interface Tool<Input = unknown> {
   /** The tool's own time limit in seconds; the configured default applies otherwise. */
   timeoutSecs?: number;
   /** Where it comes from, for `nexus tools` and `nexus info`. */
-  source?: 'builtin' | 'plugin' | 'workflow' | 'fixture';
+  source?: 'builtin' | 'plugin' | 'command-plugin' | 'workflow' | 'fixture';
   execute(input: Input, context: ToolContext): Promise<ToolOutput>;
 }
 
