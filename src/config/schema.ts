@@ -101,6 +101,32 @@ const httpServerSchema = z
   })
   .prefault({});
 
+/** SQLite tuning. The file itself is `database_path` (default `<data_dir>/nexus.db`). */
+const storageSchema = z
+  .strictObject({
+    /** SQLite busy_timeout: how long one attempt waits for another process's write lock. */
+    busy_timeout_ms: z.number().int().min(0).max(60_000).default(2000),
+    /** After busy_timeout, writes are retried (without blocking the event loop) for this long before DATABASE_BUSY. */
+    busy_retry_secs: z.number().min(0).max(600).default(30),
+    /** "normal": a commit survives a process crash (kill -9); "full": it also survives power loss, at an fsync per write. */
+    synchronous: z.enum(['normal', 'full']).default('normal'),
+  })
+  .prefault({});
+
+/** Persistent memory: key-value, conversations, search. */
+const memorySchema = z
+  .strictObject({
+    /** Largest stored value (serialised JSON) or message (content + metadata), in bytes. */
+    max_value_bytes: byteCount.default(1024 * 1024),
+    /** Deepest nesting accepted in a stored JSON value. */
+    max_value_depth: z.number().int().min(1).max(1000).default(64),
+    /** How often expired key-value items are deleted. */
+    sweep_interval_secs: z.number().int().positive().max(86_400).default(60),
+    /** Texts embedded per embedder call by the background queue. */
+    embed_batch_size: z.number().int().min(1).max(2048).default(64),
+  })
+  .prefault({});
+
 const toolsSchema = z
   .strictObject({
     /** Glob patterns of tools to expose; a tool must match one. */
@@ -168,6 +194,8 @@ export const configSchema = z.strictObject({
   rate_limit: rateLimitSchema,
   http_client: httpClientSchema,
   http: httpServerSchema,
+  storage: storageSchema,
+  memory: memorySchema,
 });
 
 /** The validated, defaulted configuration. */
