@@ -88,6 +88,15 @@ export const ERROR_CODES = {
   NOT_A_DIRECTORY: spec(400, INVALID_PARAMS, 'The path (or one of its parents) is not a folder where a folder is needed.'),
   FILE_TOO_LARGE: spec(413, INVALID_PARAMS, 'The content to write exceeds security.max_write_bytes.'),
 
+  // Storage and memory
+  DATABASE_OPEN_FAILED: spec(500, INTERNAL, 'The database file could not be opened, created or prepared (unwritable path, not a SQLite file, sqlite-vec not loadable); Nexus never falls back to a throw-away in-memory store.'),
+  DATABASE_TOO_NEW: spec(500, INTERNAL, 'The database was migrated by a newer Nexus than this one; upgrade Nexus or point database_path at another file.', 2),
+  DATABASE_BUSY: spec(503, INTERNAL, 'Another process held the database write lock longer than storage.busy_retry_secs; the write was not applied.'),
+  VALUE_TOO_LARGE: spec(413, INVALID_PARAMS, 'A stored value or message exceeds memory.max_value_bytes.'),
+  INVALID_VALUE: spec(400, INVALID_PARAMS, 'A value cannot be stored losslessly as JSON (NaN or Infinity, a lone UTF-16 surrogate, nesting deeper than memory.max_value_depth, or a non-JSON type).'),
+  CONVERSATION_NOT_FOUND: spec(404, INVALID_PARAMS, 'No conversation with that id exists for this tenant.'),
+  EMBEDDER_UNAVAILABLE: spec(503, INTERNAL, 'Semantic search or memory.embed was asked for while no embedder is configured or it failed to load.'),
+
   INTERNAL_ERROR: spec(500, INTERNAL, 'An unexpected fault inside Nexus; the trace id in details finds it in the logs.'),
 } as const satisfies Record<string, ErrorCodeSpec>;
 
