@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import { findNodeAtLocation, parseTree, printParseErrorCode, type Node, type ParseError } from 'jsonc-parser';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { NexusError } from '../errors/index.js';
 import { configSchema, type NexusConfig, type NexusConfigInput } from './schema.js';
 
@@ -12,6 +12,8 @@ export interface ConfigProblem {
   message: string;
   line?: number;
   column?: number;
+  /** Set when the value came from an environment variable or a flag rather than the file. */
+  source?: string;
 }
 
 export interface LoadConfigOptions {
@@ -40,14 +42,16 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
   const cwd = options.cwd ?? process.cwd();
   const configFile = locateConfigFile(options.configPath ?? env['NEXUS_CONFIG'], env, cwd);
   const fileLayer = configFile === null ? { value: {}, tree: undefined } : readConfigFile(configFile);
-  const merged = deepMerge(deepMerge(fileLayer.value, envLayer(env)), options.overrides ?? {});
-  const config = validate(merged, { tree: fileLayer.tree, file: configFile });
+  const fromEnv = envLayer(env);
+  const overrides = options.overrides ?? {};
+  const merged = deepMerge(deepMerge(fileLayer.value, fromEnv), overrides);
+  const config = validate(merged, { tree: fileLayer.tree, file: configFile, env: fromEnv, overrides });
   return { config: expandPaths(config, { env, baseDir: configFile ? path.dirname(configFile) : cwd, cwd }), configFile };
 }
 
 /** Validates a config object (no file, no env): for `nexus config check` and tests. */
 export function parseConfig(input: unknown): NexusConfig {
-  return validate(input, { tree: undefined, file: null });
+  return validate(input, { tree: undefined, file: null, env: {}, overrides: {} });
 }
 
 function locateConfigFile(explicit: string | undefined, env: NodeJS.ProcessEnv, cwd: string): string | null {
@@ -88,17 +92,37 @@ function envLayer(env: NodeJS.ProcessEnv): Record<string, unknown> {
     const segments = name.slice('NEXUS_'.length).toLowerCase().split('__');
     // Only variables that name a config key count: NEXUS_ARG_* and friends belong to plugins.
     if (!topKeys.has(segments[0] ?? '')) continue;
-    setAt(layer, segments, parseEnvValue(raw));
+    setAt(layer, segments, parseEnvValue(raw, schemaAt(segments)));
   }
   return layer;
 }
 
-function parseEnvValue(raw: string): unknown {
+/** JSON for numbers, booleans and lists; but a string key keeps the text (NEXUS_SERVER_VERSION=1.0). */
+function parseEnvValue(raw: string, schema: z.ZodType | undefined): unknown {
+  if (schema instanceof z.ZodString || schema instanceof z.ZodEnum) return raw;
   try {
     return JSON.parse(raw);
   } catch {
     return raw;
   }
+}
+
+/** The schema of a config key with defaults, optionality and nullability unwrapped. */
+function schemaAt(segments: readonly string[]): z.ZodType | undefined {
+  let schema: z.ZodType | undefined = configSchema;
+  for (const segment of segments) {
+    schema = unwrap(schema);
+    schema = schema instanceof z.ZodObject ? (schema.shape as Record<string, z.ZodType>)[segment] : undefined;
+  }
+  return unwrap(schema);
+}
+
+function unwrap(schema: z.ZodType | undefined): z.ZodType | undefined {
+  let current = schema;
+  while (current instanceof z.ZodDefault || current instanceof z.ZodPrefault || current instanceof z.ZodOptional || current instanceof z.ZodNullable) {
+    current = current.unwrap() as z.ZodType;
+  }
+  return current;
 }
 
 function setAt(target: Record<string, unknown>, segments: string[], value: unknown): void {
@@ -113,12 +137,19 @@ function setAt(target: Record<string, unknown>, segments: string[], value: unkno
   });
 }
 
-function validate(input: unknown, source: { tree: Node | undefined; file: string | null }): NexusConfig {
+interface ConfigSources {
+  tree: Node | undefined;
+  file: string | null;
+  env: Record<string, unknown>;
+  overrides: unknown;
+}
+
+function validate(input: unknown, source: ConfigSources): NexusConfig {
   const result = configSchema.safeParse(input);
   if (result.success) return result.data;
-  const problems = result.error.issues.flatMap((issue) => describeIssue(issue, input)).map((problem) => locate(problem, source.tree));
+  const problems = result.error.issues.flatMap((issue) => describeIssue(issue, input)).map((problem) => locate(problem, source));
   const where = source.file ?? 'configuration';
-  const lines = problems.map((p) => `  ${p.path}${p.line === undefined ? '' : ` (line ${p.line})`}: ${p.message}`);
+  const lines = problems.map((p) => `  ${p.path}${p.source !== undefined ? ` (from ${p.source})` : p.line === undefined ? '' : ` (line ${p.line})`}: ${p.message}`);
   throw new NexusError('CONFIG_INVALID', `${where} is invalid:\n${lines.join('\n')}`, {
     details: { file: source.file, problems: problems.map((p) => ({ ...p })) },
   });
@@ -142,9 +173,15 @@ function describeIssue(issue: Issue, input: unknown): Array<{ segments: Property
   return [{ segments: issue.path, message: issue.message }];
 }
 
-function locate(problem: { segments: PropertyKey[]; message: string }, tree: Node | undefined): ConfigProblem {
+function locate(problem: { segments: PropertyKey[]; message: string }, source: ConfigSources): ConfigProblem {
   const segments = problem.segments.map((segment) => (typeof segment === 'number' ? segment : String(segment)));
   const jsonPath = segments.length === 0 ? '$' : '$' + segments.map((s) => (typeof s === 'number' ? `[${s}]` : `.${s}`)).join('');
+  // A value from a flag or NEXUS_* variable has no line; pointing at the file's line would mislead.
+  const fromFlag = setBy(source.overrides, segments);
+  if (fromFlag !== undefined) return { path: jsonPath, message: problem.message, source: 'command line' };
+  const fromEnv = setBy(source.env, segments);
+  if (fromEnv !== undefined) return { path: jsonPath, message: problem.message, source: `NEXUS_${fromEnv.map((s) => String(s).toUpperCase()).join('__')}` };
+  const tree = source.tree;
   const node = tree ? nearestNode(tree, segments) : undefined;
   const lines = node ? (node as Node & { lineInfo?: { line: number; column: number } }).lineInfo : undefined;
   return { path: jsonPath, message: problem.message, ...(lines ?? {}) };
@@ -184,6 +221,16 @@ function nodeValue(node: Node): unknown {
     default:
       return node.value;
   }
+}
+
+/** The key path under which a layer set the value at `segments` (a prefix when it set a whole list), if it did. */
+function setBy(layer: unknown, segments: Array<string | number>): Array<string | number> | undefined {
+  for (let length = 1; length <= segments.length; length += 1) {
+    const value = valueAt(layer, segments.slice(0, length));
+    if (value === undefined) return undefined;
+    if (!isPlainObject(value) || length === segments.length) return segments.slice(0, length);
+  }
+  return undefined;
 }
 
 function valueAt(input: unknown, segments: PropertyKey[]): unknown {
