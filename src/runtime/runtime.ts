@@ -1,13 +1,15 @@
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { localPrincipal, type Principal } from '../auth/principal.js';
-import { isModulePluginConfig, type NexusConfig } from '../config/index.js';
+import { isModulePluginConfig, readProcessEnv, type NexusConfig } from '../config/index.js';
 import { createLogger, RequestLog, type Logger } from '../logging/index.js';
 import { loadModulePlugin, type LoadedPlugin } from '../plugins/module-plugin.js';
 import { PromptRegistry } from '../protocol/prompts.js';
 import { ResourceRegistry } from '../protocol/resources.js';
 import { createProtocolServer, type CreateProtocolServerOptions } from '../protocol/server.js';
 import { SessionHub, type ProtocolSession } from '../protocol/session-hub.js';
+import { openDatabase, resolveDatabasePath, type SqliteDatabase } from '../storage/sqlite/database.js';
+import { NexusError } from '../errors/index.js';
 import { builtinTools } from '../tools/builtin/index.js';
 import { detachedLink } from '../tools/detached-link.js';
 import { ToolExecutor } from '../tools/executor.js';
@@ -41,6 +43,7 @@ export class Runtime {
   private readonly closers: Array<() => Promise<void> | void> = [];
   private started = false;
   private closed = false;
+  private databaseHandle: SqliteDatabase | undefined;
 
   constructor(
     readonly config: NexusConfig,
@@ -53,7 +56,7 @@ export class Runtime {
     this.executor = new ToolExecutor({ registry: this.tools, logger: this.logger, defaultTimeoutSecs: config.security.tool_timeout_secs, debug: config.debug });
     this.sessions = new SessionHub(this.logger);
     this.requestLog = config.request_log === null ? undefined : new RequestLog(config.request_log);
-    for (const tool of builtinTools({ config, logger: this.logger })) this.tools.register(tool);
+    for (const tool of builtinTools({ config, logger: this.logger, env: readProcessEnv(), onClose: (closer) => this.onClose(closer) })) this.tools.register(tool);
     this.tools.on('changed', () => this.sessions.broadcast('tools'));
     this.resources.on('changed', () => this.sessions.broadcast('resources'));
     this.prompts.on('changed', () => this.sessions.broadcast('prompts'));
@@ -61,6 +64,26 @@ export class Runtime {
 
   get serverVersion(): string {
     return this.config.server_version ?? this.version;
+  }
+
+  /**
+   * The SQLite database shared by every store, opened on first use (so commands that never touch
+   * storage, like `nexus --version`, never create it) and closed last by close(). Domains call
+   * `runtime.database.migrate(domain, migrations)` before using their tables.
+   */
+  get database(): SqliteDatabase {
+    if (this.databaseHandle === undefined) {
+      if (this.closed) throw new NexusError('SHUTTING_DOWN', 'Nexus is shutting down; the database is closed');
+      const database = openDatabase({
+        path: resolveDatabasePath(this.config),
+        logger: this.logger,
+        busyTimeoutMs: this.config.storage.busy_timeout_ms,
+        busyRetryMs: this.config.storage.busy_retry_secs * 1000,
+        synchronous: this.config.storage.synchronous,
+      });
+      this.databaseHandle = database;
+    }
+    return this.databaseHandle;
   }
 
   get loadedPlugins(): readonly LoadedPlugin[] {
@@ -137,6 +160,8 @@ export class Runtime {
     for (const closer of this.closers.splice(0).reverse()) {
       await Promise.resolve(closer()).catch((error: unknown) => this.logger.error({ err: error }, 'close step failed'));
     }
+    // After every closer: stores flush their last writes in their own close steps.
+    this.databaseHandle?.close();
     await this.requestLog?.close();
     this.logger.flush?.();
   }

@@ -1,0 +1,202 @@
+import { chmodSync, existsSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import * as sqliteVec from 'sqlite-vec';
+import { NexusError } from '../../errors/index.js';
+import type { Logger } from '../../logging/index.js';
+import { applyMigration, checkedVersion, migrationLabel, validateMigrations, type Migration, type MigrationReport } from './migrations.js';
+
+export interface OpenDatabaseOptions {
+  /** A file path, or `:memory:` for a private in-process database. */
+  path: string;
+  logger?: Logger | undefined;
+  /** How long one attempt waits inside SQLite for another connection's write lock (busy_timeout). */
+  busyTimeoutMs?: number | undefined;
+  /** After busy_timeout, how long `write` keeps retrying (asynchronously) before DATABASE_BUSY. */
+  busyRetryMs?: number | undefined;
+  /** NORMAL survives a process crash; FULL also survives power loss. See docs/decisions/storage.md. */
+  synchronous?: 'normal' | 'full' | undefined;
+}
+
+/** A function run inside a write transaction; it must be synchronous (better-sqlite3 is). */
+export type WriteWork<T> = (db: Database.Database) => T;
+
+const MAX_BACKOFF_MS = 250;
+
+/**
+ * One SQLite connection (better-sqlite3, WAL, foreign keys, sqlite-vec loaded) shared by every
+ * store of a runtime. Writes go through `write`/`writeSync`: a BEGIN IMMEDIATE transaction that
+ * takes the write lock up front (a deferred transaction upgrading to a writer can fail with
+ * SQLITE_BUSY without waiting at all), retried when another process holds the lock, so "database
+ * is locked" never reaches a client. Domains bring their own numbered migrations through `migrate`.
+ */
+export class SqliteDatabase {
+  readonly path: string;
+  private readonly statements = new Map<string, Database.Statement>();
+  private readonly busyRetryMs: number;
+  private readonly logger: Logger | undefined;
+  private closed = false;
+
+  private constructor(
+    readonly connection: Database.Database,
+    options: { path: string; busyRetryMs: number; logger: Logger | undefined },
+  ) {
+    this.path = options.path;
+    this.busyRetryMs = options.busyRetryMs;
+    this.logger = options.logger;
+  }
+
+  /** Opens (creating parents and the file when needed) and prepares the connection. */
+  static open(options: OpenDatabaseOptions): SqliteDatabase {
+    const file = options.path;
+    const inMemory = file === ':memory:';
+    const isNew = !inMemory && !existsSync(file);
+    let connection: Database.Database | undefined;
+    try {
+      // Memory is private: the folder and file are readable by the owner only when Nexus creates them.
+      if (!inMemory) mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+      connection = new Database(file, { timeout: options.busyTimeoutMs ?? 2000 });
+      if (isNew) chmodSync(file, 0o600);
+      const mode = connection.pragma('journal_mode = WAL', { simple: true });
+      if (!inMemory && mode !== 'wal') throw new Error(`journal_mode is "${String(mode)}", WAL could not be enabled`);
+      connection.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
+      connection.pragma('foreign_keys = ON');
+      sqliteVec.load(connection);
+    } catch (error) {
+      connection?.close();
+      throw new NexusError('DATABASE_OPEN_FAILED', `Cannot open the database at ${file}: ${error instanceof Error ? error.message : String(error)}`, {
+        details: { path: file },
+        cause: error,
+      });
+    }
+    return new SqliteDatabase(connection, { path: file, busyRetryMs: options.busyRetryMs ?? 30_000, logger: options.logger });
+  }
+
+  /**
+   * Brings one domain's schema up to date: each pending migration runs in its own write
+   * transaction and is recorded in `schema_migrations` under the domain. Refuses a database newer
+   * than the code (DATABASE_TOO_NEW). Safe to call from several processes at once.
+   */
+  migrate(domain: string, migrations: readonly Migration[]): MigrationReport {
+    validateMigrations(domain, migrations);
+    const from = this.writeSync((db) => checkedVersion(db, domain, migrations.length));
+    const applied: string[] = [];
+    for (const migration of migrations.slice(from)) {
+      const appliedAt = new Date().toISOString();
+      if (this.writeSync((db) => applyMigration(db, domain, migration, appliedAt))) applied.push(migrationLabel(migration));
+    }
+    if (applied.length > 0) this.logger?.info({ domain, applied, path: this.path }, 'database migrated');
+    return { domain, from, to: migrations.length, applied };
+  }
+
+  /** A cached prepared statement (prepare once per connection). */
+  statement(sql: string): Database.Statement {
+    let prepared = this.statements.get(sql);
+    if (prepared === undefined) {
+      prepared = this.connection.prepare(sql);
+      this.statements.set(sql, prepared);
+    }
+    return prepared;
+  }
+
+  /**
+   * Runs `work` in one write transaction. When another process holds the write lock beyond
+   * busy_timeout, waits (without blocking the event loop) and retries the whole transaction until
+   * storage.busy_retry_secs runs out (DATABASE_BUSY). `work` must be synchronous and may run more
+   * than once, so it must not have side effects outside the database.
+   */
+  async write<T>(work: WriteWork<T>, options: { signal?: AbortSignal | undefined } = {}): Promise<T> {
+    const deadline = Date.now() + this.busyRetryMs;
+    for (let attempt = 1; ; attempt += 1) {
+      this.assertOpen();
+      try {
+        return this.immediate(work);
+      } catch (error) {
+        if (!isBusy(error)) throw error;
+        if (Date.now() >= deadline) throw busyError(error, this.path);
+        this.logger?.debug({ attempt, path: this.path }, 'database busy, retrying write');
+      }
+      await sleep(Math.min(MAX_BACKOFF_MS, 10 * 2 ** attempt) * (0.5 + Math.random()), options.signal);
+    }
+  }
+
+  /** `write` for start-up paths that cannot await (migrations): retries block the thread. */
+  writeSync<T>(work: WriteWork<T>): T {
+    const deadline = Date.now() + this.busyRetryMs;
+    for (let attempt = 1; ; attempt += 1) {
+      this.assertOpen();
+      try {
+        return this.immediate(work);
+      } catch (error) {
+        if (!isBusy(error)) throw error;
+        if (Date.now() >= deadline) throw busyError(error, this.path);
+      }
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, Math.min(MAX_BACKOFF_MS, 10 * 2 ** attempt));
+    }
+  }
+
+  /** Runs a read. WAL readers never wait for writers; busy_timeout covers WAL recovery. */
+  read<T>(work: (db: Database.Database) => T): T {
+    this.assertOpen();
+    return work(this.connection);
+  }
+
+  get isOpen(): boolean {
+    return !this.closed;
+  }
+
+  /** Closes the connection (a checkpoint folds the WAL back into the file when it is the last one). */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.statements.clear();
+    this.connection.close();
+  }
+
+  private immediate<T>(work: WriteWork<T>): T {
+    // Nested calls (a store calling another inside one write) become savepoints of the outer one.
+    return this.connection.transaction(() => work(this.connection)).immediate();
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new NexusError('SHUTTING_DOWN', 'The database is closed');
+  }
+}
+
+/** Opens a database; see `SqliteDatabase.open`. */
+export function openDatabase(options: OpenDatabaseOptions): SqliteDatabase {
+  return SqliteDatabase.open(options);
+}
+
+/** `database_path` when set, else `<data_dir>/nexus.db`. */
+export function resolveDatabasePath(config: { database_path: string | null; data_dir: string }): string {
+  return config.database_path ?? path.join(config.data_dir, 'nexus.db');
+}
+
+/** SQLITE_BUSY and its extended codes (BUSY_SNAPSHOT, BUSY_RECOVERY, BUSY_TIMEOUT). */
+export function isBusy(error: unknown): boolean {
+  const code = typeof error === 'object' && error !== null && 'code' in error ? (error as { code: unknown }).code : undefined;
+  return typeof code === 'string' && code.startsWith('SQLITE_BUSY');
+}
+
+function busyError(cause: unknown, file: string): NexusError {
+  return new NexusError('DATABASE_BUSY', 'The database stayed locked by another process for too long; the write was not applied', { details: { path: file }, cause });
+}
+
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(signal.reason instanceof Error ? signal.reason : new NexusError('CANCELLED', 'Cancelled while waiting for the database'));
+      return;
+    }
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(signal?.reason instanceof Error ? signal.reason : new NexusError('CANCELLED', 'Cancelled while waiting for the database'));
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
