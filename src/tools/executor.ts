@@ -211,7 +211,16 @@ export class ToolExecutor {
       log: (level: LoggingLevel, data: unknown) => link.log(level, data, request.name),
       elicit: (params) => link.elicit(params, { signal }),
       sample: (params) => link.sample(params, { signal }),
-      callTool: (name, args) => this.call({ name, args, principal: request.principal, link, signal, depth: depth + 1, traceId: `${traceId}.${randomUUID().slice(0, 8)}` }),
+      callTool: (name, args, nested) =>
+        this.call({
+          name,
+          args,
+          principal: request.principal,
+          link: nested?.link ?? link,
+          signal: nested?.signal ? AbortSignal.any([signal, nested.signal]) : signal,
+          depth: depth + 1,
+          traceId: `${traceId}.${randomUUID().slice(0, 8)}`,
+        }),
     };
   }
 

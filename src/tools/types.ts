@@ -43,6 +43,14 @@ export interface ClientLink {
   readonly sessionId?: string | undefined;
 }
 
+/** Per-call options for `ToolContext.callTool`. */
+export interface NestedCallOptions {
+  /** Aborts the nested call in addition to the caller's own signal. */
+  signal?: AbortSignal | undefined;
+  /** The client channel the nested call sees; defaults to the caller's. */
+  link?: ClientLink | undefined;
+}
+
 /** What a tool sees while it runs. */
 export interface ToolContext {
   /** Aborted on cancellation, timeout or shutdown: pass it to everything that waits. */
@@ -56,8 +64,12 @@ export interface ToolContext {
   log(level: LoggingLevel, data: unknown): Promise<void>;
   elicit(params: ElicitRequest['params']): Promise<ElicitResult>;
   sample(params: CreateMessageRequest['params']): Promise<CreateMessageResult>;
-  /** Calls another tool through the same executor, as the same principal, one level deeper. */
-  callTool(name: string, args: Record<string, unknown>): Promise<CallToolResult>;
+  /**
+   * Calls another tool through the same executor, as the same principal, one level deeper.
+   * `options.signal` aborts just this nested call (a workflow step's own timeout); `options.link`
+   * replaces the client channel for it (a workflow keeps the client's progress sequence its own).
+   */
+  callTool(name: string, args: Record<string, unknown>, options?: NestedCallOptions): Promise<CallToolResult>;
   readonly client: ClientLink;
 }
 
