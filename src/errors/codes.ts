@@ -97,6 +97,15 @@ export const ERROR_CODES = {
   CONVERSATION_NOT_FOUND: spec(404, INVALID_PARAMS, 'No conversation with that id exists for this tenant.'),
   EMBEDDER_UNAVAILABLE: spec(503, INTERNAL, 'Semantic search or memory.embed was asked for while no embedder is configured or it failed to load.'),
 
+  // Workflows
+  WORKFLOW_INVALID: spec(400, INVALID_PARAMS, 'A workflow definition is malformed (shape, unknown tool, duplicate step id, a template or condition that does not parse or names a later step); details.problems lists every problem by JSON path, and no step ran.'),
+  WORKFLOW_TEMPLATE_ERROR: spec(422, INVALID_PARAMS, 'A step\'s template, condition or foreach could not be evaluated at run time (a path that does not exist in an earlier result, a comparison of incompatible types); details name the step and the reference.'),
+  WORKFLOW_NOT_FOUND: spec(404, INVALID_PARAMS, 'No saved workflow (or version of it) with that name exists for this tenant.'),
+  WORKFLOW_RUN_NOT_FOUND: spec(404, INVALID_PARAMS, 'No workflow run with that id exists for this tenant.'),
+  WORKFLOW_LIMIT_EXCEEDED: spec(422, INVALID_PARAMS, 'A workflow exceeds a configured limit: workflows.max_steps, max_depth (workflows nested in workflows) or max_foreach_items.'),
+  WORKFLOW_CYCLE: spec(508, INVALID_PARAMS, 'A workflow calls itself, directly or through other saved workflows; the call was refused before it ran.'),
+  WORKFLOW_TIMEOUT: spec(504, INTERNAL, 'The workflow did not finish within workflows.timeout_secs (or its own timeout_secs); the running step was aborted and the rest skipped.'),
+
   INTERNAL_ERROR: spec(500, INTERNAL, 'An unexpected fault inside Nexus; the trace id in details finds it in the logs.'),
 } as const satisfies Record<string, ErrorCodeSpec>;
 
