@@ -127,6 +127,24 @@ const memorySchema = z
   })
   .prefault({});
 
+/** Workflow engine limits (workflow.run, saved workflows). */
+const workflowsSchema = z
+  .strictObject({
+    /** Most tool steps in one workflow definition (parallel children count; foreach items do not). */
+    max_steps: z.number().int().min(1).max(10_000).default(100),
+    /** Deepest nesting of workflows calling workflows (a top-level workflow is level 1). */
+    max_depth: z.number().int().min(1).max(16).default(4),
+    /** Whole-run limit; a workflow's own timeout_secs may only lower it. */
+    timeout_secs: positiveSeconds.default(300),
+    /** Most items one foreach step may iterate. */
+    max_foreach_items: z.number().int().min(1).max(1_000_000).default(1000),
+    /** Highest foreach `concurrency` accepted. */
+    max_concurrency: z.number().int().min(1).max(256).default(16),
+    /** Largest workflow output kept in a run record (serialised JSON); larger outputs are recorded as truncated. */
+    max_recorded_output_bytes: byteCount.default(256 * 1024),
+  })
+  .prefault({});
+
 const toolsSchema = z
   .strictObject({
     /** Glob patterns of tools to expose; a tool must match one. */
@@ -196,6 +214,7 @@ export const configSchema = z.strictObject({
   http: httpServerSchema,
   storage: storageSchema,
   memory: memorySchema,
+  workflows: workflowsSchema,
 });
 
 /** The validated, defaulted configuration. */
