@@ -15,7 +15,7 @@ afterEach(() => {
 
 function temp(): string {
   const folder = tempDir('nexus-db-');
-  cleanups.push(folder.remove);
+  cleanups.push(() => folder.remove());
   return folder.dir;
 }
 
