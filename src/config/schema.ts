@@ -51,20 +51,117 @@ const securitySchema = z
   })
   .prefault({});
 
+/** A tenant id: what keys, tokens and every stored row are scoped by. */
+export const tenantIdSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'a tenant id is 1-64 letters, digits, "_", "." or "-", starting with a letter or digit');
+
+/** One trusted OAuth 2.1 authorization server whose JWT access tokens Nexus accepts. */
+const oauthIssuerSchema = z.strictObject({
+  /** The `iss` value tokens carry (exact match). */
+  issuer: z.url(),
+  /** Where its signing keys are; discovered from the issuer's RFC 8414 / OIDC metadata when omitted. */
+  jwks_uri: z.url().optional(),
+  /** Expected `aud`; defaults to `auth.oauth.resource` (RFC 8707). */
+  audience: z.string().min(1).optional(),
+  /** Claim naming the tenant; without it every token of this issuer acts in `tenant`. */
+  tenant_claim: z.string().min(1).optional(),
+  tenant: tenantIdSchema.default('default'),
+  /** Claim holding the scopes: a space-separated string ("scope") or an array ("scp"). */
+  scopes_claim: z.string().min(1).default('scope'),
+  /** Accepted JWS algorithms (asymmetric only: keys come from a public JWKS). */
+  algorithms: z.array(z.enum(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'])).optional(),
+});
+
+const oauthSchema = z.strictObject({
+  /** This server's canonical resource URI, e.g. "https://nexus.example.com/mcp": the tokens' audience. */
+  resource: z.url(),
+  issuers: z.array(oauthIssuerSchema).min(1),
+  /** Scopes every token must carry; a token without them gets 403 insufficient_scope. */
+  required_scopes: z.array(z.string().min(1)).default([]),
+  /** Advertised in the protected-resource metadata. */
+  scopes_supported: z.array(z.string().min(1)).optional(),
+  clock_tolerance_secs: z.number().int().min(0).max(300).default(30),
+  /** How long fetched signing keys are trusted before a refetch. */
+  jwks_cache_secs: z.number().int().min(10).max(86_400).default(600),
+});
+
 const authSchema = z
   .strictObject({
     enabled: z.boolean().default(false),
     api_keys: z.array(z.string().regex(/^[0-9a-fA-F]{64}$/, 'must be a SHA-256 hex digest of the key')).default([]),
     allow_health_unauthenticated: z.boolean().default(true),
     api_key_header: z.string().min(1).default('X-API-Key'),
+    /** Tenant of the local user: stdio, the CLI and loopback HTTP without credentials. */
+    stdio_tenant: tenantIdSchema.default('default'),
+    /** OAuth 2.1 resource server (MCP authorization): validate bearer JWTs from these issuers. */
+    oauth: oauthSchema.optional(),
   })
   .prefault({});
+
+/** A token bucket: `burst_size` requests at once, refilled at `requests_per_second`. */
+const bucketSchema = z.strictObject({
+  requests_per_second: z.number().positive(),
+  burst_size: z.number().int().positive(),
+});
 
 const rateLimitSchema = z
   .strictObject({
     enabled: z.boolean().default(false),
+    /** Per authenticated principal (anonymous loopback callers: per socket address), HTTP requests. */
     requests_per_second: z.number().positive().default(100),
     burst_size: z.number().int().positive().default(50),
+    /** Per tenant, HTTP requests, on top of the per-principal bucket. */
+    per_tenant: bucketSchema.optional(),
+    /** Per tenant and tool (keys are tool globs), tool calls. */
+    per_tool: z.record(z.string().min(1), bucketSchema).default({}),
+    /** Tool calls running at once per tenant (0 = no cap); applies even when `enabled` is false. */
+    max_concurrent_per_tenant: z.number().int().min(0).default(64),
+    /** Live buckets kept in memory before idle ones are forgotten. */
+    max_buckets: z.number().int().min(100).default(100_000),
+  })
+  .prefault({});
+
+/** Per-tenant limits; null means unlimited. */
+const quotaFields = {
+  calls_per_day: z.number().int().positive().nullable(),
+  stored_bytes: z.number().int().positive().nullable(),
+  memory_items: z.number().int().positive().nullable(),
+};
+
+const quotasSchema = z
+  .strictObject({
+    calls_per_day: quotaFields.calls_per_day.default(null),
+    stored_bytes: quotaFields.stored_bytes.default(null),
+    memory_items: quotaFields.memory_items.default(null),
+  })
+  .prefault({});
+
+/** What one tenant may override; unset keys inherit the global setting. */
+const tenantOverrideSchema = z.strictObject({
+  /** Further restricts the globally enabled tools for this tenant. */
+  tools: z.strictObject({ enabled: z.array(z.string()).optional(), disabled: z.array(z.string()).optional() }).optional(),
+  rate_limit: z
+    .strictObject({
+      requests_per_second: z.number().positive().optional(),
+      burst_size: z.number().int().positive().optional(),
+      per_tenant: bucketSchema.optional(),
+      per_tool: z.record(z.string().min(1), bucketSchema).optional(),
+      max_concurrent: z.number().int().min(0).optional(),
+    })
+    .optional(),
+  quotas: z.strictObject({ calls_per_day: quotaFields.calls_per_day.optional(), stored_bytes: quotaFields.stored_bytes.optional(), memory_items: quotaFields.memory_items.optional() }).optional(),
+});
+
+const auditSchema = z
+  .strictObject({
+    /** Record every tool call and auth decision (arguments as a SHA-256 digest only). */
+    enabled: z.boolean().default(true),
+    /** Records older than this are deleted by a periodic sweep. */
+    retention_days: z.number().int().min(1).max(36_500).default(90),
+    /** Records are written in batches off the request path; at most this long after the call. */
+    flush_interval_ms: z.number().int().min(10).max(60_000).default(250),
+    batch_size: z.number().int().min(1).max(10_000).default(500),
   })
   .prefault({});
 
@@ -210,6 +307,10 @@ export const configSchema = z.strictObject({
   security: securitySchema,
   auth: authSchema,
   rate_limit: rateLimitSchema,
+  quotas: quotasSchema,
+  /** Per-tenant overrides, keyed by tenant id. */
+  tenants: z.record(tenantIdSchema, tenantOverrideSchema).default({}),
+  audit: auditSchema,
   http_client: httpClientSchema,
   http: httpServerSchema,
   storage: storageSchema,
