@@ -60,6 +60,12 @@ export const ERROR_CODES = {
   FORBIDDEN: spec(403, INVALID_REQUEST, 'The authenticated principal may not do this (scope or tool permission).'),
   RATE_LIMITED: spec(429, INVALID_REQUEST, 'Too many requests for this principal, tenant or tool; retry after the indicated delay.'),
   NOT_FOUND: spec(404, INVALID_REQUEST, 'No such HTTP route or MCP session.'),
+  QUOTA_EXCEEDED: spec(429, INVALID_REQUEST, "The tenant's quota (tool calls per day, stored bytes or memory items) is used up; the call was refused and nothing already stored was changed."),
+
+  // Tenants and API keys
+  TENANT_NOT_FOUND: spec(404, INVALID_PARAMS, 'No tenant has that id; create it first with `nexus tenants create`.'),
+  TENANT_EXISTS: spec(409, INVALID_PARAMS, 'A tenant with that id already exists.'),
+  API_KEY_NOT_FOUND: spec(404, INVALID_PARAMS, 'No API key has that id (see `nexus keys list`).'),
 
   // Data tools (base64, json, regex)
   INVALID_BASE64: spec(400, INVALID_PARAMS, 'The text is not valid base64 (wrong alphabet, padding or length); details give the position of the first bad character.'),
