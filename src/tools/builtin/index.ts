@@ -1,15 +1,33 @@
 import type { NexusConfig } from '../../config/index.js';
 import type { Logger } from '../../logging/index.js';
+import { PathSandbox } from '../../security/path-sandbox.js';
 import type { Tool } from '../types.js';
 import { basicTools } from './basic.js';
+import { dataTools } from './data.js';
+import { EvalSandbox } from './eval-sandbox.js';
+import { fsTools } from './fs.js';
+import { systemTools } from './system.js';
 
 /** What built-in tool families may depend on. */
 export interface BuiltinToolDeps {
   readonly config: NexusConfig;
   readonly logger: Logger;
+  /** Snapshot of the process environment (from config's readProcessEnv()); never process.env itself. */
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** Registers cleanup for resources the tools hold (worker threads); run by Runtime.close(). */
+  readonly onClose: (closer: () => Promise<void> | void) => void;
 }
 
 /** Every built-in tool, before enable/disable filtering. */
-export function builtinTools(_deps: BuiltinToolDeps): Tool[] {
-  return [...basicTools()].map((tool) => ({ ...tool, source: 'builtin' as const }));
+export function builtinTools(deps: BuiltinToolDeps): Tool[] {
+  const { config, logger, env } = deps;
+  const evalSandbox = new EvalSandbox({ timeoutMs: config.security.regex_timeout_ms });
+  deps.onClose(() => evalSandbox.close());
+  const pathSandbox = new PathSandbox({ readPaths: config.security.allowed_read_paths, writePaths: config.security.allowed_write_paths, logger });
+  return [
+    ...basicTools(),
+    ...dataTools(evalSandbox),
+    ...systemTools({ env, envAllowlist: config.security.env_allowlist }),
+    ...fsTools({ sandbox: pathSandbox, config }),
+  ].map((tool) => ({ ...tool, source: 'builtin' as const }));
 }
