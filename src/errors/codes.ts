@@ -111,6 +111,7 @@ export const ERROR_CODES = {
   WORKFLOW_LIMIT_EXCEEDED: spec(422, INVALID_PARAMS, 'A workflow exceeds a configured limit: workflows.max_steps, max_depth (workflows nested in workflows) or max_foreach_items.'),
   WORKFLOW_CYCLE: spec(508, INVALID_PARAMS, 'A workflow calls itself, directly or through other saved workflows; the call was refused before it ran.'),
   WORKFLOW_TIMEOUT: spec(504, INTERNAL, 'The workflow did not finish within workflows.timeout_secs (or its own timeout_secs); the running step was aborted and the rest skipped.'),
+  WORKFLOW_INTERRUPTED: spec(500, INTERNAL, 'The run was still in progress when the Nexus process running it stopped (crash, kill); the next start marked it failed.'),
 
   INTERNAL_ERROR: spec(500, INTERNAL, 'An unexpected fault inside Nexus; the trace id in details finds it in the logs.'),
 } as const satisfies Record<string, ErrorCodeSpec>;
