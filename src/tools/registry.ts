@@ -42,7 +42,9 @@ export class ToolRegistry extends EventEmitter<{ changed: [] }> {
     super();
     const enabled = picomatch([...options.enabled], { dot: true });
     const disabled = options.disabled.length ? picomatch([...options.disabled], { dot: true }) : () => false;
-    this.isEnabled = (name) => enabled(name) && !disabled(name);
+    // Globs may be written in either name form (clients show `memory_store`): a tool matches if either does.
+    const matches = (glob: (name: string) => boolean, name: string): boolean => glob(name) || glob(wireName(name, 'underscore'));
+    this.isEnabled = (name) => matches(enabled, name) && !matches(disabled, name);
   }
 
   get nameStyle(): ToolNameStyle {
@@ -51,8 +53,9 @@ export class ToolRegistry extends EventEmitter<{ changed: [] }> {
 
   /** Registers a tool; returns a function that removes it. Duplicate names are refused. */
   register(tool: Tool): () => void {
-    if (this.tools.has(tool.name)) {
-      throw new NexusError('DUPLICATE_TOOL', `A tool named "${tool.name}" is already registered`, { details: { tool: tool.name } });
+    const clash = this.clashWith(tool.name);
+    if (clash !== undefined) {
+      throw new NexusError('DUPLICATE_TOOL', `A tool named "${clash}" is already registered`, { details: { tool: tool.name, existing: clash } });
     }
     const registered: RegisteredTool = {
       tool,
@@ -63,6 +66,15 @@ export class ToolRegistry extends EventEmitter<{ changed: [] }> {
     this.underscoreIndex.set(wireName(tool.name, 'underscore'), tool.name);
     this.emit('changed');
     return () => this.unregister(tool.name);
+  }
+
+  /**
+   * The registered tool a new name would collide with: the same name, or the same underscore form
+   * (`a.b` and `a_b` would both be listed as `a_b` and only one could ever be called).
+   */
+  private clashWith(name: string): string | undefined {
+    if (this.tools.has(name)) return name;
+    return this.underscoreIndex.get(wireName(name, 'underscore'));
   }
 
   unregister(name: string): boolean {
@@ -77,11 +89,15 @@ export class ToolRegistry extends EventEmitter<{ changed: [] }> {
   /** Replaces every tool of one source at once (plugin reload) with a single change event. */
   replaceSource(source: NonNullable<Tool['source']>, tools: readonly Tool[]): void {
     const compiled = tools.map((tool) => ({ tool, input: compileSchema(tool.inputSchema, this.ajv, 'input'), output: tool.outputSchema ? compileSchema(tool.outputSchema, this.ajv, 'output') : undefined }));
+    const incoming = new Set<string>();
     for (const { tool } of compiled) {
-      const existing = this.tools.get(tool.name);
-      if (existing && existing.tool.source !== source) {
-        throw new NexusError('DUPLICATE_TOOL', `A tool named "${tool.name}" is already registered`, { details: { tool: tool.name } });
+      const clash = this.clashWith(tool.name);
+      const existing = clash === undefined ? undefined : this.tools.get(clash);
+      const underscore = wireName(tool.name, 'underscore');
+      if ((existing && existing.tool.source !== source) || incoming.has(underscore)) {
+        throw new NexusError('DUPLICATE_TOOL', `A tool named "${clash ?? tool.name}" is already registered`, { details: { tool: tool.name, existing: clash ?? tool.name } });
       }
+      incoming.add(underscore);
     }
     for (const [name, registered] of [...this.tools]) {
       if (registered.tool.source === source) {
