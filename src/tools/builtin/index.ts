@@ -3,9 +3,11 @@ import type { Logger } from '../../logging/index.js';
 import { PathSandbox } from '../../security/path-sandbox.js';
 import type { Tool } from '../types.js';
 import { basicTools } from './basic.js';
+import { cmdTools } from './cmd.js';
 import { dataTools } from './data.js';
 import { EvalSandbox } from './eval-sandbox.js';
 import { fsTools } from './fs.js';
+import { httpTools } from './http.js';
 import { systemTools } from './system.js';
 
 /** What built-in tool families may depend on. */
@@ -29,5 +31,7 @@ export function builtinTools(deps: BuiltinToolDeps): Tool[] {
     ...dataTools(evalSandbox),
     ...systemTools({ env, envAllowlist: config.security.env_allowlist }),
     ...fsTools({ sandbox: pathSandbox, config }),
+    ...cmdTools({ config, logger, env, sandbox: pathSandbox }),
+    ...httpTools({ config }),
   ].map((tool) => ({ ...tool, source: 'builtin' as const }));
 }
