@@ -3,6 +3,7 @@ import { lstat, mkdir, open, readlink, stat, type FileHandle } from 'node:fs/pro
 import path from 'node:path';
 import { NexusError } from '../errors/index.js';
 import type { Logger } from '../logging/index.js';
+import { isWithin } from './roots.js';
 
 /**
  * The file sandbox. Every file tool goes through it; the rules:
@@ -45,12 +46,6 @@ export interface OpenedEntry {
   stats: Stats;
   /** Path through which children of an opened folder are reached (pins the checked folder). */
   childBase: string;
-}
-
-/** True when `candidate` is `root` or below it (both canonical). */
-export function isWithin(root: string, candidate: string): boolean {
-  const relative = path.relative(root, candidate);
-  return relative === '' || (relative !== '..' && !relative.startsWith(`..${path.sep}`) && !path.isAbsolute(relative));
 }
 
 function errnoOf(error: unknown): string | undefined {

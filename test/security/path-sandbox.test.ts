@@ -7,7 +7,8 @@ import { parseConfig } from '../../src/config/index.js';
 import { NexusError } from '../../src/errors/index.js';
 import { createLogger, createSilentLogger } from '../../src/logging/index.js';
 import { createRuntime } from '../../src/runtime/runtime.js';
-import { isWithin, PathSandbox, resolveLinks } from '../../src/security/path-sandbox.js';
+import { PathSandbox, resolveLinks } from '../../src/security/path-sandbox.js';
+import { isWithin } from '../../src/security/roots.js';
 import { tempDir } from '../support/runtime.js';
 
 let base: { dir: string; remove(): void };

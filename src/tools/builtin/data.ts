@@ -1,12 +1,11 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { defineTool, type Tool } from '../types.js';
+import { READ_ONLY_LOCAL } from './annotations.js';
 import { decodeBase64Strict, decodeUtf8Strict, encodeBase64 } from './base64.js';
 import type { EvalSandbox } from './eval-sandbox.js';
 import { jsonTools } from './json.js';
 import { regexTools } from './regex.js';
-
-const PURE = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false } as const;
 
 /** The original clamped larger counts to this rather than failing; kept for its clients. */
 const MAX_UUIDS = 100;
@@ -33,7 +32,7 @@ const base64Encode = defineTool({
   description: 'Encodes the UTF-8 bytes of a text as base64 (standard alphabet with padding, or base64url). The text result is the encoded string.',
   inputSchema: z.strictObject({ text: z.string().describe('Text to encode'), variant: variantArg }),
   outputSchema: z.object({ encoded: z.string(), bytes: z.number().int() }),
-  annotations: PURE,
+  annotations: READ_ONLY_LOCAL,
   async execute({ text, variant }) {
     const bytes = Buffer.from(text, 'utf8');
     const encoded = encodeBase64(bytes, variant);
@@ -53,7 +52,7 @@ const base64Decode = defineTool({
     output_encoding: z.enum(['utf8', 'hex']).default('utf8').describe('Return the bytes as UTF-8 text (default) or hex'),
   }),
   outputSchema: z.object({ decoded: z.string(), encoding: z.enum(['utf8', 'hex']), bytes: z.number().int() }),
-  annotations: PURE,
+  annotations: READ_ONLY_LOCAL,
   async execute({ encoded, variant, output_encoding: encoding }) {
     const bytes = decodeBase64Strict(encoded, variant);
     const decoded = encoding === 'hex' ? bytes.toString('hex') : decodeUtf8Strict(bytes, 'use output_encoding "hex" for binary data');
@@ -70,7 +69,7 @@ const hashSha256 = defineTool({
     input_encoding: z.enum(['utf8', 'base64']).default('utf8').describe('How to turn `text` into bytes: UTF-8 (default) or strict base64'),
   }),
   outputSchema: z.object({ hash: z.string().regex(/^[0-9a-f]{64}$/), algorithm: z.literal('sha256'), bytes: z.number().int() }),
-  annotations: PURE,
+  annotations: READ_ONLY_LOCAL,
   async execute({ text, input_encoding: encoding }) {
     const bytes = encoding === 'base64' ? decodeBase64Strict(text) : Buffer.from(text, 'utf8');
     const hash = createHash('sha256').update(bytes).digest('hex');

@@ -7,6 +7,7 @@ import type { NexusConfig } from '../../config/index.js';
 import { NexusError } from '../../errors/index.js';
 import { APPEND_OR_CREATE, CREATE_EXCLUSIVE, OPEN_DIRECTORY, type OpenedEntry, type PathSandbox } from '../../security/path-sandbox.js';
 import { defineTool, type Tool } from '../types.js';
+import { READ_ONLY_LOCAL } from './annotations.js';
 import { decodeBase64Strict, decodeUtf8Strict } from './base64.js';
 
 type EntryType = 'file' | 'directory' | 'symlink' | 'other';
@@ -48,7 +49,6 @@ function looksBinary(bytes: Buffer): boolean {
   }
 }
 
-const READ_ONLY = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false } as const;
 const pathArg = z.string().min(1).describe('File path: absolute, or relative to the first allowed root');
 
 function readFile(sandbox: PathSandbox, maxReadBytes: number): Tool {
@@ -76,7 +76,7 @@ function readFile(sandbox: PathSandbox, maxReadBytes: number): Tool {
       eof: z.boolean(),
       next_offset: z.number().int().nullable(),
     }),
-    annotations: READ_ONLY,
+    annotations: READ_ONLY_LOCAL,
     async execute({ path: input, encoding, offset, length }, context) {
       return withEntry(sandbox.openExisting(input, 'read'), async ({ handle, stats }) => {
         if (stats.isDirectory()) throw new NexusError('NOT_A_FILE', `${input} is a folder (use fs.list_dir)`, { details: { path: input } });
@@ -188,7 +188,7 @@ function listDir(sandbox: PathSandbox): Tool {
       max_entries: z.number().int().min(1).max(10_000).default(1000),
     }),
     outputSchema: z.object({ path: z.string(), entries: z.array(entryShape), count: z.number().int(), truncated: z.boolean() }),
-    annotations: READ_ONLY,
+    annotations: READ_ONLY_LOCAL,
     async execute({ path: input, recursive, max_depth: maxDepth, max_entries: maxEntries }, context) {
       return withEntry(sandbox.openExisting(input, 'read'), async (folder) => {
         if (!folder.stats.isDirectory()) throw new NexusError('NOT_A_DIRECTORY', `${input} is not a folder`, { details: { path: input } });
@@ -254,7 +254,7 @@ function statTool(sandbox: PathSandbox): Tool {
       atime: z.string(),
       birthtime: z.string().nullable(),
     }),
-    annotations: READ_ONLY,
+    annotations: READ_ONLY_LOCAL,
     async execute({ path: input }) {
       return withEntry(sandbox.openExisting(input, 'read'), async ({ realPath, stats }) => ({
         data: {

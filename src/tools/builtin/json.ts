@@ -1,10 +1,9 @@
 import { z } from 'zod';
 import { defineTool, type Tool } from '../types.js';
+import { READ_ONLY_LOCAL } from './annotations.js';
 import { evalError, type EvalSandbox } from './eval-sandbox.js';
 import { jsonDepth, MAX_JSON_DEPTH, parseJsonStrict, selectDotted } from './json-support.js';
 import { NexusError } from '../../errors/index.js';
-
-const PURE = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false } as const;
 
 function typeOf(value: unknown): 'object' | 'array' | 'string' | 'number' | 'boolean' | 'null' {
   if (value === null) return 'null';
@@ -19,7 +18,7 @@ const jsonParse = defineTool({
   description: 'Parses JSON text strictly and returns it pretty-printed (structured: {value, type}). Invalid JSON fails with INVALID_JSON naming the line and column.',
   inputSchema: z.strictObject({ text: z.string().describe('JSON text') }),
   outputSchema: z.object({ value: z.unknown(), type: z.enum(['object', 'array', 'string', 'number', 'boolean', 'null']) }),
-  annotations: PURE,
+  annotations: READ_ONLY_LOCAL,
   async execute({ text }) {
     const value = parseJsonStrict(text);
     return { text: JSON.stringify(value, null, 2), data: { value, type: typeOf(value) } };
@@ -47,7 +46,7 @@ function jsonQuery(sandbox: EvalSandbox): Tool {
       count: z.number().int().optional(),
       truncated: z.boolean().optional(),
     }),
-    annotations: PURE,
+    annotations: READ_ONLY_LOCAL,
     async execute({ json, path, language, limit }, context) {
       const data = typeof json === 'string' ? parseJsonStrict(json) : json;
       if (typeof json !== 'string' && jsonDepth(data) > MAX_JSON_DEPTH) {

@@ -1,12 +1,11 @@
 import { z } from 'zod';
 import { defineTool, type Tool } from '../types.js';
+import { READ_ONLY_LOCAL } from './annotations.js';
 import { evalError, type EvalSandbox, type RegexJobMatch } from './eval-sandbox.js';
 import { byteOffsets, parseReplacement, translatePattern } from './regex-syntax.js';
 
 /** A replacement result larger than this (in UTF-16 units) is refused rather than built. */
 const MAX_REPLACE_CHARS = 16 * 1024 * 1024;
-
-const PURE = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false } as const;
 
 const flagsArg = z
   .string()
@@ -63,7 +62,7 @@ function regexMatch(sandbox: EvalSandbox): Tool {
       matches: z.array(matchShape).optional(),
       truncated: z.boolean().optional(),
     }),
-    annotations: PURE,
+    annotations: READ_ONLY_LOCAL,
     async execute({ text, pattern, flags, global, limit }, context) {
       const compiled = translatePattern(pattern, flags);
       const result = await sandbox
@@ -93,7 +92,7 @@ function regexReplace(sandbox: EvalSandbox): Tool {
       global: z.boolean().default(true).describe('Replace every match (default) or only the first'),
     }),
     outputSchema: z.object({ result: z.string(), replacements: z.number().int() }),
-    annotations: PURE,
+    annotations: READ_ONLY_LOCAL,
     async execute({ text, pattern, flags, replacement, global }, context) {
       const compiled = translatePattern(pattern, flags);
       const job = { kind: 'regex.replace', source: compiled.source, flags: compiled.flags, text, global, replacement: parseReplacement(replacement), maxChars: MAX_REPLACE_CHARS } as const;

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { NexusError } from '../../errors/index.js';
 import { NEXUS_VERSION } from '../../runtime/version.js';
 import { defineTool, type Tool } from '../types.js';
+import { READ_ONLY_LOCAL } from './annotations.js';
 
 export const REDACTED = '[REDACTED]';
 
@@ -48,8 +49,6 @@ export class EnvView {
   }
 }
 
-const READ_ONLY = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false } as const;
-
 function envGet(view: EnvView): Tool {
   return defineTool({
     name: 'env.get',
@@ -59,7 +58,7 @@ function envGet(view: EnvView): Tool {
       '(…KEY…, …TOKEN…, …SECRET…, …PASSWORD…) and passwords inside URLs are redacted. Returns {key, value, found}.',
     inputSchema: z.strictObject({ key: z.string().min(1).describe('Variable name'), default: z.string().optional().describe('Value returned when the variable is not set') }),
     outputSchema: z.object({ key: z.string(), value: z.string().nullable(), found: z.boolean(), redacted: z.boolean() }),
-    annotations: READ_ONLY,
+    annotations: READ_ONLY_LOCAL,
     async execute({ key, default: fallback }) {
       if (!view.isAllowed(key)) {
         throw new NexusError('ENV_NOT_ALLOWED', `Environment variable "${key}" is not in security.env_allowlist`, { details: { key } });
@@ -84,7 +83,7 @@ function envList(view: EnvView): Tool {
       count: z.number().int(),
       variables: z.array(z.object({ key: z.string(), value: z.string().optional(), redacted: z.boolean().optional() })),
     }),
-    annotations: READ_ONLY,
+    annotations: READ_ONLY_LOCAL,
     async execute({ prefix, show_values: showValues }) {
       const variables = view
         .names()
@@ -125,7 +124,7 @@ function sysInfo(env: Readonly<Record<string, string | undefined>>): Tool {
       free_memory_bytes: z.number().int(),
       uptime_secs: z.number().int(),
     }),
-    annotations: READ_ONLY,
+    annotations: READ_ONLY_LOCAL,
     async execute() {
       const data = {
         os: RUST_OS[process.platform] ?? process.platform,
