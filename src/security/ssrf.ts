@@ -25,8 +25,8 @@ export function classifyAddress(address: string): { public: boolean; range: stri
   const parsed = ipaddr.process(address);
   const normalized = parsed.toString();
   if (METADATA_ADDRESSES.has(normalized)) return { public: false, range: 'cloudMetadata', address: normalized };
-  if (parsed.kind() === 'ipv6' && parsed.match(IPV4_COMPATIBLE) && normalized !== '::') return { public: false, range: 'ipv4Compatible', address: normalized };
   const range = parsed.range();
+  if (range === 'unicast' && parsed.kind() === 'ipv6' && parsed.match(IPV4_COMPATIBLE)) return { public: false, range: 'ipv4Compatible', address: normalized };
   return { public: range === 'unicast', range, address: normalized };
 }
 

@@ -3,8 +3,13 @@ import { NexusError } from '../errors/index.js';
 export interface UrlPolicyOptions {
   /** Regexes; when any allow list is non-empty, a URL must match one entry of either list. */
   allowedUrls: readonly string[];
-  /** Regexes tested first; a match refuses the URL unless an exact-target entry admits it. */
+  /** Regexes tested first; a match refuses the URL. */
   blockedUrls: readonly string[];
+  /**
+   * Block patterns that stand for private address ranges (the original's defaults). The address
+   * guard covers what they meant, so an exact-target entry overrides them as it overrides the guard.
+   */
+  privateRangePatterns?: readonly string[];
   /** `host`, `host:port`, `[v6]:port` or `*.domain` entries. */
   allowedHosts: readonly string[];
 }
@@ -38,16 +43,18 @@ function effectivePort(url: URL): string {
  * normalised URL, so `HTTP://0x7f000001` is seen as `http://127.0.0.1/`) plus an `allowed_hosts`
  * list. An entry that names one exact target (a host entry without wildcard, or an anchored URL
  * regex whose literal start spells out scheme, host and port) is *explicit*: it admits that target
- * even when it is private or loopback, and even over a block pattern. Everything else only narrows.
+ * even when it is private or loopback (the address guard and the private-range block patterns
+ * step aside). Other block patterns always apply; other allow entries only narrow.
  */
 export class UrlPolicy {
   private readonly allowed: Array<{ pattern: string; regex: RegExp; target: ExactTarget | undefined }>;
-  private readonly blocked: Array<{ pattern: string; regex: RegExp }>;
+  private readonly blocked: Array<{ pattern: string; regex: RegExp; privateRange: boolean }>;
   private readonly hosts: HostEntry[];
 
   constructor(options: UrlPolicyOptions) {
+    const privateRanges = new Set(options.privateRangePatterns ?? []);
     this.allowed = options.allowedUrls.map((pattern) => ({ pattern, regex: compile(pattern, 'allowed_urls'), target: targetOfPattern(pattern) }));
-    this.blocked = options.blockedUrls.map((pattern) => ({ pattern, regex: compile(pattern, 'blocked_urls') }));
+    this.blocked = options.blockedUrls.map((pattern) => ({ pattern, regex: compile(pattern, 'blocked_urls'), privateRange: privateRanges.has(pattern) }));
     this.hosts = options.allowedHosts.map(parseHostEntry);
   }
 
@@ -56,11 +63,12 @@ export class UrlPolicy {
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
       throw new NexusError('URL_NOT_ALLOWED', `Only http and https URLs are allowed, not ${url.protocol}`, { details: { url: url.href, reason: 'scheme' } });
     }
-    if (this.isExplicit(url)) return { explicit: true };
-    const blocked = this.blocked.find((entry) => entry.regex.test(url.href) || entry.regex.test(raw));
+    const explicit = this.isExplicit(url);
+    const blocked = this.blocked.find((entry) => !(explicit && entry.privateRange) && (entry.regex.test(url.href) || entry.regex.test(raw)));
     if (blocked) {
       throw new NexusError('URL_NOT_ALLOWED', `URL blocked by pattern: ${blocked.pattern}`, { details: { url: url.href, reason: 'blocked_pattern', pattern: blocked.pattern } });
     }
+    if (explicit) return { explicit };
     const restricted = this.allowed.length > 0 || this.hosts.length > 0;
     if (restricted && !this.allowed.some((entry) => entry.regex.test(url.href)) && !this.hosts.some((entry) => hostMatches(entry, url))) {
       throw new NexusError('URL_NOT_ALLOWED', `URL not in allowed list (http_client.allowed_urls / allowed_hosts): ${url.href}`, { details: { url: url.href, reason: 'not_allowed' } });

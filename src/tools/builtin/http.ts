@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import { z } from 'zod';
-import type { NexusConfig } from '../../config/index.js';
+import { DEFAULT_BLOCKED_URLS, type NexusConfig } from '../../config/index.js';
 import { NexusError } from '../../errors/index.js';
 import { NEXUS_VERSION } from '../../runtime/version.js';
 import { pinnedRequest } from '../../security/pinned-request.js';
@@ -56,7 +56,7 @@ interface Hop {
 
 function createHttpRequest(config: NexusConfig): Tool {
   const client = config.http_client;
-  const policy = new UrlPolicy({ allowedUrls: client.allowed_urls, blockedUrls: client.blocked_urls, allowedHosts: client.allowed_hosts });
+  const policy = new UrlPolicy({ allowedUrls: client.allowed_urls, blockedUrls: client.blocked_urls, allowedHosts: client.allowed_hosts, privateRangePatterns: DEFAULT_BLOCKED_URLS });
   const userAgent = client.user_agent ?? `Nexus/${NEXUS_VERSION}`;
   const maxTimeoutSecs = Math.max(MAX_TIMEOUT_SECS, client.timeout_secs);
 
