@@ -6,7 +6,7 @@ import { NexusError, toCliError } from '../errors/index.js';
 import { startHttpServer, type HttpServerHandle } from '../http/server.js';
 import { createRuntime, type Runtime } from '../runtime/runtime.js';
 import { NEXUS_VERSION } from '../runtime/version.js';
-import { localPrincipal } from '../auth/principal.js';
+import { registerAuthCommands } from './auth-commands.js';
 import { LineTransport } from '../transport/stdio.js';
 
 interface GlobalOptions {
@@ -69,7 +69,8 @@ async function serve(options: GlobalOptions & { host?: string; port?: string; ht
     }
     if (options.stdio) {
       stdio = new LineTransport(process.stdin, process.stdout);
-      await runtime.connect(stdio, { transport: 'stdio', principalFor: () => localPrincipal() });
+      const local = runtime.auth.localPrincipal;
+      await runtime.connect(stdio, { transport: 'stdio', principalFor: () => local });
       const connection = stdio;
       const previous = connection.onclose;
       connection.onclose = () => {
@@ -221,6 +222,15 @@ function buildProgram(): Command {
       const loaded = loadConfig({ configPath: file ?? options.config });
       process.stdout.write(`ok: ${loaded.configFile ?? 'no config file found; defaults are valid'}\n`);
     });
+
+  registerAuthCommands(program, async (command, work) => {
+    const runtime = await oneShotRuntime(command.optsWithGlobals<GlobalOptions>());
+    try {
+      await work(runtime);
+    } finally {
+      await runtime.close();
+    }
+  });
 
   return program;
 }

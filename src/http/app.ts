@@ -1,21 +1,22 @@
-import type { HttpBindings } from '@hono/node-server';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import { Hono, type Context } from 'hono';
-import { ChainAuthenticator, ConfigKeyAuthenticator, type Authenticator } from '../auth/authenticator.js';
-import { localPrincipal, type Principal } from '../auth/principal.js';
+import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
+import type { Authenticator } from '../auth/authenticator.js';
+import { metadataPaths, protectedResourceMetadata } from '../auth/protected-resource.js';
 import { NexusError } from '../errors/index.js';
 import type { Runtime } from '../runtime/runtime.js';
+import { authMiddleware, authRequired, type AuthEnv } from './auth-middleware.js';
 import { LegacySseSessions } from './legacy-sse.js';
 import { StreamableSessions } from './mcp-sessions.js';
 import { checkOriginAndHost, isLoopbackHost } from './origin-guard.js';
 import { httpErrorResponse, jsonRpcErrorResponse } from './responses.js';
 
-type Env = { Bindings: HttpBindings; Variables: { principal: Principal } };
+type Env = AuthEnv;
 
 export interface HttpAppOptions {
   /** The address the server binds; decides Host checking and whether auth is mandatory. */
   bindHost: string;
-  /** Authenticators tried in order; defaults to the config's hashed API keys. */
+  /** Authenticators tried in order; defaults to config key hashes, stored API keys, then OAuth. */
   authenticator?: Authenticator;
 }
 
@@ -25,11 +26,6 @@ export interface HttpApp {
   close(): Promise<void>;
   /** True while the app accepts traffic (false once shutdown began): `/ready`. */
   ready: boolean;
-}
-
-/** Whether HTTP requests must carry a credential. */
-export function authRequired(runtime: Runtime): boolean {
-  return runtime.config.auth.enabled;
 }
 
 /**
@@ -42,7 +38,9 @@ export function createHttpApp(runtime: Runtime, options: HttpAppOptions): HttpAp
   const app = new Hono<Env>();
   const streamable = new StreamableSessions(runtime, config.http);
   const legacy = new LegacySseSessions(runtime);
-  const authenticator = options.authenticator ?? new ChainAuthenticator([new ConfigKeyAuthenticator(config.auth)]);
+  const authenticator = options.authenticator ?? runtime.auth.authenticator();
+  const oauth = config.auth.oauth;
+  const publicPaths = new Set(oauth ? metadataPaths(oauth.resource) : []);
   const state: HttpApp = {
     app,
     ready: true,
@@ -62,18 +60,16 @@ export function createHttpApp(runtime: Runtime, options: HttpAppOptions): HttpAp
     if (length > config.http.max_body_bytes) {
       return httpErrorResponse(new NexusError('PAYLOAD_TOO_LARGE', `Request body of ${length} bytes exceeds the limit of ${config.http.max_body_bytes}`, { details: { limit: config.http.max_body_bytes } }));
     }
-    const remoteAddress = c.env?.incoming?.socket?.remoteAddress;
-    const principal = await authenticator.authenticate({ headers: c.req.raw.headers, remoteAddress });
-    const openHealth = c.req.path === '/health' && config.auth.allow_health_unauthenticated;
-    if (principal === undefined && authRequired(runtime) && !openHealth) {
-      return httpErrorResponse(new NexusError('UNAUTHORIZED', 'Authentication required: send Authorization: Bearer <key> or the API key header'), {
-        'WWW-Authenticate': 'Bearer realm="nexus"',
-      });
-    }
-    c.set('principal', principal ?? localPrincipal());
     await next();
     return undefined;
   });
+  app.use('*', authMiddleware({ runtime, bindHost: options.bindHost, authenticator, publicPaths }));
+
+  if (oauth) {
+    // RFC 9728: where clients learn which authorization servers issue tokens for this resource.
+    const metadata = protectedResourceMetadata(oauth, config.server_name);
+    for (const path of publicPaths) app.get(path, (c) => c.json(metadata));
+  }
 
   app.get('/health', (c) => c.json({ status: 'ok', service: 'nexus', version: runtime.version }));
   app.get('/ready', (c) => (state.ready ? c.json({ status: 'ready', sessions: runtime.sessions.size }) : c.json({ status: 'shutting-down' }, 503)));
@@ -82,7 +78,23 @@ export function createHttpApp(runtime: Runtime, options: HttpAppOptions): HttpAp
     if (!state.ready) return httpErrorResponse(new NexusError('SHUTTING_DOWN', 'Nexus is shutting down'));
     const parsed = c.req.method === 'POST' ? await readJsonBody(c, config.http.max_body_bytes) : { ok: true as const, value: undefined };
     if (!parsed.ok) return parsed.response;
-    return streamable.handle(c.req.raw, { principal: c.get('principal'), parsedBody: parsed.value });
+    const principal = c.get('principal');
+    if (c.req.header('mcp-session-id') === undefined && isInitializeRequest(parsed.value)) {
+      runtime.auth.audit.record({
+        event: 'auth',
+        tenant: principal.tenant,
+        principal: principal.id,
+        tool: null,
+        argsDigest: null,
+        outcome: 'ok',
+        errorCode: null,
+        durationMs: null,
+        traceId: null,
+        remoteAddress: c.env?.incoming?.socket?.remoteAddress ?? null,
+        detail: 'session_opened',
+      });
+    }
+    return streamable.handle(c.req.raw, { principal, parsedBody: parsed.value });
   });
 
   if (config.http.legacy_sse) {
@@ -121,9 +133,15 @@ async function readJsonBody(c: Context<Env>, limit: number): Promise<{ ok: true;
   }
 }
 
-/** Refuses to expose Nexus beyond this machine without authentication. */
-export function assertSafeBind(runtime: Runtime, host: string): void {
-  if (!isLoopbackHost(host) && !authRequired(runtime)) {
-    throw new NexusError('INSECURE_BIND', `Refusing to listen on ${host} without authentication: enable auth (auth.enabled with API keys) or bind 127.0.0.1`, { details: { host } });
+/**
+ * Refuses to expose Nexus beyond this machine without authentication configured (auth.enabled,
+ * OAuth issuers or an API key in the store). Once bound off loopback, every request needs a
+ * credential even if the last key is later revoked.
+ */
+export async function assertSafeBind(runtime: Runtime, host: string): Promise<void> {
+  if (!isLoopbackHost(host) && !(await runtime.auth.configured())) {
+    throw new NexusError('INSECURE_BIND', `Refusing to listen on ${host} without authentication: create an API key (nexus keys create), configure auth.oauth, or bind 127.0.0.1`, { details: { host } });
   }
 }
+
+export { authRequired };

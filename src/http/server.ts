@@ -19,7 +19,7 @@ export interface StartHttpOptions extends Partial<HttpAppOptions> {
 
 /** Binds the HTTP app (loopback by default; a non-loopback bind needs auth). */
 export async function startHttpServer(runtime: Runtime, options: StartHttpOptions): Promise<HttpServerHandle> {
-  assertSafeBind(runtime, options.host);
+  await assertSafeBind(runtime, options.host);
   const http = createHttpApp(runtime, { bindHost: options.host, ...(options.authenticator ? { authenticator: options.authenticator } : {}) });
   const server = createAdaptorServer({ fetch: http.app.fetch }) as Server;
   // Keep-alive sockets would otherwise hold close() open until they time out.

@@ -42,6 +42,16 @@ export interface ProtocolServices {
   readonly prompts: PromptRegistry;
   readonly sessions: SessionHub;
   readonly logger: Logger;
+  /** Per-principal tool visibility (scopes, tenant overrides); everything is visible without it. */
+  readonly toolAccess?: ToolAccess | undefined;
+}
+
+/** Which tools a caller sees: the spec lets tools/list vary per authorization. */
+export interface ToolAccess {
+  /** Listed for this principal (tenant overrides and the principal's own scopes). */
+  visible(principal: Principal, tool: string): boolean;
+  /** Exists for this tenant at all; calling any other tool is "unknown tool". */
+  tenantAllows(tenant: string, tool: string): boolean;
 }
 
 type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
@@ -97,9 +107,12 @@ export function createProtocolServer(services: ProtocolServices, options: Create
     return {};
   });
 
-  server.setRequestHandler(ListToolsRequestSchema, (request) =>
+  server.setRequestHandler(ListToolsRequestSchema, (request, extra) =>
     handle(async () => {
-      const described = services.tools.list().map((entry) => services.tools.describe(entry));
+      const caller = principal(extra);
+      const access = services.toolAccess;
+      const permitted = access ? services.tools.list().filter((entry) => access.visible(caller, entry.tool.name)) : services.tools.list();
+      const described = permitted.map((entry) => services.tools.describe(entry));
       const { page, nextCursor } = paginate(described, { list: 'tools', cursor: request.params?.cursor, pageSize: services.pageSize });
       return { tools: page, ...(nextCursor ? { nextCursor } : {}) };
     }),
@@ -108,9 +121,17 @@ export function createProtocolServer(services: ProtocolServices, options: Create
   server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
     // An unknown tool is a protocol error (-32602); everything after that, bad arguments included,
     // is a tool result with isError so the model can correct itself (SEP-1303).
-    await handle(async () => services.tools.resolve(request.params.name));
+    // A tool the caller's tenant has switched off is unknown to it; one outside the caller's own
+    // scopes reaches the executor, which refuses it with FORBIDDEN and an audit record.
+    const caller = principal(extra);
+    await handle(async () => {
+      const entry = services.tools.resolve(request.params.name);
+      if (services.toolAccess && !services.toolAccess.tenantAllows(caller.tenant, entry.tool.name)) {
+        throw new NexusError('TOOL_NOT_FOUND', `Unknown tool: ${request.params.name}`, { details: { tool: request.params.name } });
+      }
+    });
     const link = clientLink({ server, extra, minimumLevel: () => minimumLevel, sessionId: session.id });
-    return services.executor.call({ name: request.params.name, args: request.params.arguments ?? {}, principal: principal(extra), link, signal: extra.signal });
+    return services.executor.call({ name: request.params.name, args: request.params.arguments ?? {}, principal: caller, link, signal: extra.signal });
   });
 
   server.setRequestHandler(ListResourcesRequestSchema, (request, extra) =>
