@@ -258,15 +258,21 @@ function expandHome(value: string, env: NodeJS.ProcessEnv): string {
   return value === '~' || value.startsWith('~/') ? path.join(homeOf(env), value.slice(1)) : value;
 }
 
-/** `~` and `${NAME}` in a path; an unset variable is an error rather than an empty string. */
-export function expandPath(value: string, options: { env: NodeJS.ProcessEnv; baseDir: string }): string {
-  const substituted = value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_match, name: string) => {
-    const replacement = options.env[name];
+/** `${NAME}` replaced from the environment; `describe` names the value in the error for an unset one. */
+function substituteEnv(value: string, env: NodeJS.ProcessEnv, describe: () => { what: string; details: Record<string, unknown> }): string {
+  return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_match, name: string) => {
+    const replacement = env[name];
     if (replacement === undefined) {
-      throw new NexusError('CONFIG_INVALID', `Path "${value}" uses \${${name}}, which is not set in the environment`, { details: { path: value, variable: name } });
+      const { what, details } = describe();
+      throw new NexusError('CONFIG_INVALID', `${what} uses \${${name}}, which is not set in the environment`, { details: { ...details, variable: name } });
     }
     return replacement;
   });
+}
+
+/** `~` and `${NAME}` in a path; an unset variable is an error rather than an empty string. */
+export function expandPath(value: string, options: { env: NodeJS.ProcessEnv; baseDir: string }): string {
+  const substituted = substituteEnv(value, options.env, () => ({ what: `Path "${value}"`, details: { path: value } }));
   const expanded = expandHome(substituted, options.env);
   return expanded === ':memory:' ? expanded : path.resolve(options.baseDir, expanded);
 }
@@ -282,6 +288,17 @@ function expandPaths(config: NexusConfig, options: { env: NodeJS.ProcessEnv; bas
       ...config.security,
       allowed_read_paths: config.security.allowed_read_paths.map(expand),
       allowed_write_paths: config.security.allowed_write_paths.map(expand),
+    },
+    memory: {
+      ...config.memory,
+      embedder: {
+        ...config.memory.embedder,
+        // Keys are written as "${OPENAI_API_KEY}" so they stay out of config files; the error never echoes the value.
+        api_key:
+          config.memory.embedder.api_key === undefined
+            ? undefined
+            : substituteEnv(config.memory.embedder.api_key, options.env, () => ({ what: 'memory.embedder.api_key', details: { key: 'memory.embedder.api_key' } })),
+      },
     },
     plugins: config.plugins.map((entry) => {
       if ('module' in entry) {

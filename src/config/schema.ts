@@ -210,6 +210,32 @@ const storageSchema = z
   })
   .prefault({});
 
+/**
+ * Which embedder turns memory texts into vectors. "builtin": the offline GloVe embedder (no
+ * download, no key). "openai": any OpenAI-compatible /v1/embeddings server (Ollama, llama.cpp,
+ * vLLM, OpenAI); `url` and `model` are then required. `api_key` may be written as "${ENV_NAME}".
+ */
+const embedderSchema = z
+  .strictObject({
+    provider: z.enum(['builtin', 'openai']).default('builtin'),
+    /** Base URL such as "http://127.0.0.1:11434/v1" (or the full …/embeddings endpoint). */
+    url: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
+    model: z.string().min(1).optional(),
+    api_key: z.string().min(1).optional(),
+    /** Most texts sent in one HTTP request. */
+    batch_size: z.number().int().min(1).max(2048).default(64),
+    timeout_secs: positiveSeconds.default(30),
+    /** Extra attempts after 429, 5xx, timeouts and network errors (exponential backoff). */
+    max_retries: z.number().int().min(0).max(10).default(3),
+  })
+  .superRefine((value, context) => {
+    if (value.provider !== 'openai') return;
+    for (const key of ['url', 'model'] as const) {
+      if (value[key] === undefined) context.addIssue({ code: 'custom', path: [key], message: `is required when provider is "openai"` });
+    }
+  })
+  .prefault({});
+
 /** Persistent memory: key-value, conversations, search. */
 const memorySchema = z
   .strictObject({
@@ -221,6 +247,7 @@ const memorySchema = z
     sweep_interval_secs: z.number().int().positive().max(86_400).default(60),
     /** Texts embedded per embedder call by the background queue. */
     embed_batch_size: z.number().int().min(1).max(2048).default(64),
+    embedder: embedderSchema,
   })
   .prefault({});
 

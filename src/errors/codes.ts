@@ -94,6 +94,9 @@ export const ERROR_CODES = {
   NOT_A_DIRECTORY: spec(400, INVALID_PARAMS, 'The path (or one of its parents) is not a folder where a folder is needed.'),
   FILE_TOO_LARGE: spec(413, INVALID_PARAMS, 'The content to write exceeds security.max_write_bytes.'),
 
+  // Memory embeddings
+  EMBEDDER_FAILED: spec(502, INTERNAL, 'The embedder could not produce vectors (HTTP embedder unreachable, timed out, rejected the request or answered in an unexpected shape; offline table unreadable).'),
+
   // Storage and memory
   DATABASE_OPEN_FAILED: spec(500, INTERNAL, 'The database file could not be opened, created or prepared (unwritable path, not a SQLite file, sqlite-vec not loadable); Nexus never falls back to a throw-away in-memory store.'),
   DATABASE_TOO_NEW: spec(500, INTERNAL, 'The database was migrated by a newer Nexus than this one; upgrade Nexus or point database_path at another file.', 2),

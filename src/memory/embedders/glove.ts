@@ -1,0 +1,81 @@
+import { stem } from '../text/stem.js';
+import { tokenize } from '../text/tokenize.js';
+import { GLOVE_TABLE_VERSION, loadGloveTable, type GloveTable } from './glove-cache.js';
+import type { Embedder } from './types.js';
+
+/** Bump when the way a text becomes a vector changes; with the table version it forms the id. */
+const ALGORITHM_VERSION = 1;
+export const GLOVE_EMBEDDER_ID = `glove-wink-100d-sif@${GLOVE_TABLE_VERSION}.${ALGORITHM_VERSION}`;
+const DIMENSIONS = 100;
+/** Words the table lacks: a light stem is tried before the word is dropped. */
+const MIN_STEM_LENGTH = 3;
+
+export interface GloveEmbedderOptions {
+  /** Where the compact table is cached (`<dataDir>/embeddings/`). */
+  dataDir: string;
+}
+
+/**
+ * The offline default embedder: a smooth-inverse-frequency weighted average of GloVe word vectors
+ * with the common component removed (Arora et al., "A Simple but Tough-to-Beat Baseline for
+ * Sentence Embeddings", 2017). No network, no model download: the word vectors come from an npm
+ * package and are compacted into the data dir on first use. It captures topic and word-level
+ * similarity ("dog" ≈ "puppy"), not word order or negation.
+ */
+export class GloveEmbedder implements Embedder {
+  readonly id = GLOVE_EMBEDDER_ID;
+  readonly dimensions = DIMENSIONS;
+  readonly #dataDir: string;
+  #table: Promise<GloveTable> | undefined;
+
+  constructor(options: GloveEmbedderOptions) {
+    this.#dataDir = options.dataDir;
+  }
+
+  /** Loads (building on first use) the word table; embed() calls it, callers may call it early to warm up. */
+  async load(options: { signal?: AbortSignal } = {}): Promise<GloveTable> {
+    this.#table ??= loadGloveTable(this.#dataDir, options).catch((error: unknown) => {
+      // A failed build must not poison later attempts.
+      this.#table = undefined;
+      throw error;
+    });
+    return this.#table;
+  }
+
+  async embed(texts: readonly string[], options: { signal?: AbortSignal } = {}): Promise<Float32Array[]> {
+    const table = await this.load(options);
+    options.signal?.throwIfAborted();
+    return texts.map((text) => embedText(table, text));
+  }
+}
+
+/** One text → one L2-normalised vector (all zeros when no word of the text is known). */
+export function embedText(table: GloveTable, text: string): Float32Array {
+  const d = table.dimensions;
+  const sum = new Float64Array(d);
+  for (const token of tokenize(text)) {
+    const slot = lookup(table, token);
+    if (slot === undefined) continue;
+    const factor = table.weights[slot]! * table.scales[slot]!;
+    const base = slot * d;
+    for (let j = 0; j < d; j += 1) sum[j]! += factor * table.vectors[base + j]!;
+  }
+  let projection = 0;
+  for (let j = 0; j < d; j += 1) projection += sum[j]! * table.component[j]!;
+  let norm = 0;
+  for (let j = 0; j < d; j += 1) {
+    sum[j]! -= projection * table.component[j]!;
+    norm += sum[j]! * sum[j]!;
+  }
+  const result = new Float32Array(d);
+  if (norm === 0) return result;
+  const inverse = 1 / Math.sqrt(norm);
+  for (let j = 0; j < d; j += 1) result[j] = sum[j]! * inverse;
+  return result;
+}
+
+function lookup(table: GloveTable, token: string): number | undefined {
+  const direct = table.index.get(token);
+  if (direct !== undefined || token.length <= MIN_STEM_LENGTH) return direct;
+  return table.index.get(stem(token));
+}
