@@ -90,7 +90,9 @@ export class ToolExecutor {
       toolName = name;
       validatedArgs = args;
     });
-    this.inFlight.set(traceId, { controller, done });
+    // Shutdown waits for the whole call (hooks and result included), not just the tool's run.
+    let markFinished!: () => void;
+    this.inFlight.set(traceId, { controller, done: new Promise<void>((resolve) => (markFinished = resolve)) });
     try {
       const result = await done;
       await this.finish({ tool: toolName, args: validatedArgs, principal: request.principal, traceId, depth, durationMs: performance.now() - started, outcome: 'ok' });
@@ -106,6 +108,7 @@ export class ToolExecutor {
       return withTrace(toToolErrorResult(withTraceDetails), traceId);
     } finally {
       this.inFlight.delete(traceId);
+      markFinished();
     }
   }
 
@@ -125,6 +128,9 @@ export class ToolExecutor {
     clearTimeout(timer);
     for (const entry of this.inFlight.values()) entry.controller.abort(new NexusError('SHUTTING_DOWN', 'Nexus is shutting down'));
     await Promise.allSettled([...this.inFlight.values()].map((entry) => entry.done));
+    // The protocol layer hands each result to its transport a few promise steps after the call
+    // returns; let that happen before the caller closes transports, or the results are lost.
+    await new Promise<void>((resolve) => setImmediate(resolve));
   }
 
   private async run(
@@ -176,9 +182,7 @@ export class ToolExecutor {
       throw signal.aborted ? abortError() : error;
     }
     if (signal.aborted) throw abortError();
-    const result = this.toResult(entry, output);
-    if (this.options.debug) logger.debug({ isError: result.isError === true }, 'tool call end');
-    return result;
+    return this.toResult(entry, output);
   }
 
   private toResult(entry: RegisteredTool, output: ToolOutput): CallToolResult {
@@ -226,6 +230,11 @@ export class ToolExecutor {
 
   private async finish(record: ToolCallRecord): Promise<void> {
     this.metrics.record(record.tool, { durationMs: record.durationMs, errorCode: record.errorCode });
+    if (this.options.debug) {
+      // One trace per call, refused and failed ones included: tool, redacted args, duration, outcome.
+      const { tool, traceId, durationMs, outcome, errorCode, depth } = record;
+      this.options.logger.debug({ tool, traceId, args: redactSecrets(record.args), durationMs: Math.round(durationMs * 100) / 100, outcome, ...(errorCode === undefined ? {} : { errorCode }), depth }, 'tool call end');
+    }
     for (const hook of this.hooks) {
       try {
         await hook.after?.(record);

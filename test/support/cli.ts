@@ -1,6 +1,7 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { once } from 'node:events';
 import path from 'node:path';
+import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 
 /** The real launcher; the e2e tests need `npm run build` (dist/) first, as `npm test` does. */
@@ -45,16 +46,18 @@ export async function runCli(args: readonly string[], options: CliOptions): Prom
 }
 
 /**
- * Collects a child's stderr as lines and lets a test wait for the first JSON log record that
- * matches a predicate (the CLI logs as JSON lines on stderr).
+ * Collects a stream (a child's stdout or stderr) as lines and lets a test wait for the first
+ * JSON object line that matches a predicate: the CLI logs JSON lines on stderr, and stdio MCP
+ * is JSON lines on stdout.
  */
-export class StderrLines {
+export class JsonLines {
   readonly lines: string[] = [];
   private buffer = '';
   private readonly waiters: Array<{ match: (record: Record<string, unknown>) => boolean; resolve: (record: Record<string, unknown>) => void }> = [];
 
-  constructor(child: ChildProcessWithoutNullStreams) {
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+  constructor(stream: Readable) {
+    stream.setEncoding('utf8');
+    stream.on('data', (chunk: string) => {
       this.buffer += chunk;
       let newline = this.buffer.indexOf('\n');
       while (newline !== -1) {
@@ -69,7 +72,7 @@ export class StderrLines {
     return this.lines.join('\n') + this.buffer;
   }
 
-  /** Every stderr line that is a JSON object. */
+  /** Every line that is a JSON object. */
   records(): Array<Record<string, unknown>> {
     return this.lines.flatMap((line) => {
       const record = parseObject(line);
@@ -112,4 +115,11 @@ export async function exitOf(child: ChildProcessWithoutNullStreams): Promise<num
   if (child.signalCode !== null) return child.signalCode;
   const [code, signal] = (await once(child, 'exit')) as [number | null, NodeJS.Signals | null];
   return code ?? signal;
+}
+
+/** A child's stderr log records (JSON lines). */
+export class StderrLines extends JsonLines {
+  constructor(child: ChildProcessWithoutNullStreams) {
+    super(child.stderr);
+  }
 }
