@@ -1,6 +1,9 @@
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import type { Clock } from '../auth/clock.js';
 import { localPrincipal, type Principal } from '../auth/principal.js';
+import type { RateLimiter } from '../auth/rate-limit.js';
+import { AuthServices } from '../auth/services.js';
 import { isModulePluginConfig, readProcessEnv, type NexusConfig } from '../config/index.js';
 import { createLogger, RequestLog, type Logger } from '../logging/index.js';
 import { loadModulePlugin, type LoadedPlugin } from '../plugins/module-plugin.js';
@@ -24,6 +27,10 @@ export interface CreateRuntimeOptions {
   logger?: Logger;
   /** The config file in use, for `nexus info`. */
   configFile?: string | null;
+  /** Time source for rate limits, key expiry, quotas and audit (tests inject a manual clock). */
+  clock?: Clock;
+  /** Replaces the in-process token buckets (a shared limiter for several instances). */
+  rateLimiter?: RateLimiter;
 }
 
 /**
@@ -43,6 +50,8 @@ export class Runtime {
   readonly requestLog: RequestLog | undefined;
   /** Workflow engine, saved workflows (also exposed as workflow.<name> tools) and run records. */
   readonly workflows: WorkflowService;
+  /** Authentication, scopes, rate limits, quotas, tenants and the audit log. */
+  readonly auth: AuthServices;
   private readonly plugins: LoadedPlugin[] = [];
   private readonly closers: Array<() => Promise<void> | void> = [];
   private started = false;
@@ -59,6 +68,9 @@ export class Runtime {
     this.tools = new ToolRegistry({ nameStyle: config.tool_names, enabled: config.tools.enabled, disabled: config.tools.disabled });
     this.executor = new ToolExecutor({ registry: this.tools, logger: this.logger, defaultTimeoutSecs: config.security.tool_timeout_secs, debug: config.debug });
     this.sessions = new SessionHub(this.logger);
+    this.auth = new AuthServices({ config, logger: this.logger, database: () => this.database, clock: options.clock, rateLimiter: options.rateLimiter });
+    this.auth.install(this.executor);
+    this.onClose(() => this.auth.close());
     this.requestLog = config.request_log === null ? undefined : new RequestLog(config.request_log);
     for (const tool of builtinTools({ config, logger: this.logger, env: readProcessEnv(), onClose: (closer) => this.onClose(closer) })) this.tools.register(tool);
     this.workflows = new WorkflowService({ registry: this.tools, config, logger: this.logger, database: () => this.database, savedTool: (saved) => savedWorkflowTool(this.workflows, this.tools, saved) });
@@ -136,6 +148,7 @@ export class Runtime {
         prompts: this.prompts,
         sessions: this.sessions,
         logger: this.logger,
+        toolAccess: this.auth.policy,
       },
       options,
     );
@@ -151,7 +164,7 @@ export class Runtime {
   }
 
   /** Runs one tool outside any MCP session (CLI `nexus run`, schedulers). */
-  async callTool(name: string, args: unknown, principal: Principal = localPrincipal()): Promise<CallToolResult> {
+  async callTool(name: string, args: unknown, principal: Principal = this.auth.localPrincipal): Promise<CallToolResult> {
     return this.executor.call({ name, args, principal, link: detachedLink() });
   }
 
