@@ -163,13 +163,13 @@ export class SqliteRunStore implements RunStore {
   }
 
   async failInterrupted(message: string, finishedAt: string): Promise<number> {
-    const error = JSON.stringify({ code: 'INTERNAL_ERROR', message });
+    const error = JSON.stringify({ code: 'WORKFLOW_INTERRUPTED', message });
     return this.db.write(() => {
       const rows = this.db.statement("SELECT id, owner, steps FROM workflow_runs WHERE status = 'running'").all() as Array<{ id: string; owner: string; steps: string }>;
       let failed = 0;
       for (const row of rows) {
         if (ownerAlive(row.owner, this.owner)) continue;
-        const steps = (JSON.parse(row.steps) as StepRecord[]).map((step) => (step.status === 'running' ? { ...step, status: 'failed' as const, error: { code: 'INTERNAL_ERROR', message } } : step));
+        const steps = (JSON.parse(row.steps) as StepRecord[]).map((step) => (step.status === 'running' ? { ...step, status: 'failed' as const, error: { code: 'WORKFLOW_INTERRUPTED', message } } : step));
         this.db.statement("UPDATE workflow_runs SET status = 'failed', error = ?, steps = ?, finished_at = ? WHERE id = ? AND status = 'running'").run(error, JSON.stringify(steps), finishedAt, row.id);
         failed += 1;
       }
