@@ -7,6 +7,7 @@ import { AuthServices } from '../auth/services.js';
 import { isModulePluginConfig, readProcessEnv, type NexusConfig } from '../config/index.js';
 import { createLogger, RequestLog, type Logger } from '../logging/index.js';
 import { loadModulePlugin, type LoadedPlugin } from '../plugins/module-plugin.js';
+import { CommandPluginManager } from '../plugins/plugin-manager.js';
 import { PromptRegistry } from '../protocol/prompts.js';
 import { ResourceRegistry } from '../protocol/resources.js';
 import { createProtocolServer, type CreateProtocolServerOptions } from '../protocol/server.js';
@@ -48,6 +49,8 @@ export class Runtime {
   readonly version = NEXUS_VERSION;
   readonly configFile: string | null;
   readonly requestLog: RequestLog | undefined;
+  /** Command plugins from config; reloaded when the config file changes (watch_config). */
+  readonly commandPlugins: CommandPluginManager;
   /** Workflow engine, saved workflows (also exposed as workflow.<name> tools) and run records. */
   readonly workflows: WorkflowService;
   /** Authentication, scopes, rate limits, quotas, tenants and the audit log. */
@@ -68,6 +71,7 @@ export class Runtime {
     this.tools = new ToolRegistry({ nameStyle: config.tool_names, enabled: config.tools.enabled, disabled: config.tools.disabled });
     this.executor = new ToolExecutor({ registry: this.tools, logger: this.logger, defaultTimeoutSecs: config.security.tool_timeout_secs, debug: config.debug });
     this.sessions = new SessionHub(this.logger);
+    this.commandPlugins = new CommandPluginManager({ registry: this.tools, logger: this.logger, env: readProcessEnv(), security: config.security, configFile: this.configFile, cwd: process.cwd() });
     this.auth = new AuthServices({ config, logger: this.logger, database: () => this.database, clock: options.clock, rateLimiter: options.rateLimiter });
     this.auth.install(this.executor);
     this.onClose(() => this.auth.close());
@@ -117,6 +121,10 @@ export class Runtime {
         if (!isModulePluginConfig(entry) || !entry.enabled) continue;
         this.plugins.push(await loadModulePlugin(entry, { tools: this.tools, resources: this.resources, prompts: this.prompts, logger: this.logger, notifyResourceUpdated: (uri) => this.notifyResourceUpdated(uri) }));
       }
+      // Command plugins (entries without "module"), then the watcher that hot-reloads them.
+      this.commandPlugins.load(this.config);
+      this.onClose(() => this.commandPlugins.close());
+      if (this.configFile !== null && this.config.watch_config) await this.commandPlugins.watch();
       // After plugins, so saved workflows can name plugin tools; closed before the database.
       await this.workflows.start();
       this.onClose(() => this.workflows.close());
