@@ -14,6 +14,11 @@ import { createProtocolServer, type CreateProtocolServerOptions } from '../proto
 import { SessionHub, type ProtocolSession } from '../protocol/session-hub.js';
 import { openDatabase, resolveDatabasePath, type SqliteDatabase } from '../storage/sqlite/database.js';
 import { NexusError } from '../errors/index.js';
+import { createEmbedder } from '../memory/embedders/index.js';
+import type { Embedder } from '../memory/embedders/types.js';
+import type { MemoryService } from '../memory/memory-service.js';
+import { registerMemoryResources } from '../memory/resources.js';
+import { createSqliteMemory } from '../memory/sqlite/index.js';
 import { builtinTools } from '../tools/builtin/index.js';
 import { detachedLink } from '../tools/detached-link.js';
 import { ToolExecutor } from '../tools/executor.js';
@@ -28,6 +33,8 @@ export interface CreateRuntimeOptions {
   logger?: Logger;
   /** The config file in use, for `nexus info`. */
   configFile?: string | null;
+  /** Replaces the configured memory embedder (tests inject a small deterministic one); null turns semantic search off. */
+  embedder?: Embedder | null;
   /** Time source for rate limits, key expiry, quotas and audit (tests inject a manual clock). */
   clock?: Clock;
   /** Replaces the in-process token buckets (a shared limiter for several instances). */
@@ -60,6 +67,8 @@ export class Runtime {
   private started = false;
   private closed = false;
   private databaseHandle: SqliteDatabase | undefined;
+  private memoryService: MemoryService | undefined;
+  private readonly options: CreateRuntimeOptions;
 
   constructor(
     readonly config: NexusConfig,
@@ -68,6 +77,7 @@ export class Runtime {
     const level = config.debug && config.log_level !== 'trace' ? 'debug' : config.log_level;
     this.logger = options.logger ?? createLogger({ level });
     this.configFile = options.configFile ?? null;
+    this.options = options;
     this.tools = new ToolRegistry({ nameStyle: config.tool_names, enabled: config.tools.enabled, disabled: config.tools.disabled });
     this.executor = new ToolExecutor({ registry: this.tools, logger: this.logger, defaultTimeoutSecs: config.security.tool_timeout_secs, debug: config.debug });
     this.sessions = new SessionHub(this.logger);
@@ -76,7 +86,8 @@ export class Runtime {
     this.auth.install(this.executor);
     this.onClose(() => this.auth.close());
     this.requestLog = config.request_log === null ? undefined : new RequestLog(config.request_log);
-    for (const tool of builtinTools({ config, logger: this.logger, env: readProcessEnv(), onClose: (closer) => this.onClose(closer) })) this.tools.register(tool);
+    for (const tool of builtinTools({ config, logger: this.logger, env: readProcessEnv(), onClose: (closer) => this.onClose(closer), memory: () => this.memory })) this.tools.register(tool);
+    registerMemoryResources(this.resources, () => this.memory);
     this.workflows = new WorkflowService({ registry: this.tools, config, logger: this.logger, database: () => this.database, savedTool: (saved) => savedWorkflowTool(this.workflows, this.tools, saved) });
     for (const tool of workflowTools(this.workflows)) this.tools.register({ ...tool, source: 'builtin' });
     this.tools.on('changed', () => this.sessions.broadcast('tools'));
@@ -106,6 +117,30 @@ export class Runtime {
       this.databaseHandle = database;
     }
     return this.databaseHandle;
+  }
+
+  /**
+   * Key-value memory, conversations and search (memory.* tools, nexus:// resources), built on first
+   * use over `database`. Its embedder is the configured one (offline GloVe by default).
+   */
+  get memory(): MemoryService {
+    if (this.memoryService === undefined) {
+      const clock = this.options.clock;
+      const embedder = this.options.embedder !== undefined ? this.options.embedder : createEmbedder(this.config.memory.embedder, { dataDir: this.config.data_dir, logger: this.logger });
+      const memory = createSqliteMemory(this.database, {
+        embedder,
+        logger: this.logger.child({ component: 'memory' }),
+        limits: { maxBytes: this.config.memory.max_value_bytes, maxDepth: this.config.memory.max_value_depth },
+        embedBatchSize: this.config.memory.embed_batch_size,
+        sweepIntervalMs: this.config.memory.sweep_interval_secs * 1000,
+        ...(clock === undefined ? {} : { clock: () => clock.now() }),
+        onChange: (uri, tenant) => this.notifyResourceUpdated(uri, tenant),
+      });
+      this.memoryService = memory;
+      memory.start();
+      this.onClose(() => memory.close());
+    }
+    return this.memoryService;
   }
 
   get loadedPlugins(): readonly LoadedPlugin[] {

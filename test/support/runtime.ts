@@ -7,7 +7,7 @@ import type { ClientCapabilities } from '@modelcontextprotocol/sdk/types.js';
 import { parseConfig, type NexusConfigInput } from '../../src/config/index.js';
 import { localPrincipal } from '../../src/auth/principal.js';
 import { createSilentLogger } from '../../src/logging/index.js';
-import { createRuntime, type Runtime } from '../../src/runtime/runtime.js';
+import { createRuntime, type CreateRuntimeOptions, type Runtime } from '../../src/runtime/runtime.js';
 
 export interface TestRuntime {
   runtime: Runtime;
@@ -28,10 +28,10 @@ export function tempDir(prefix = 'nexus-test-'): { dir: string; remove(): void }
  */
 export async function startTestRuntime(
   config: NexusConfigInput = {},
-  options: { capabilities?: ClientCapabilities; configureClient?: (client: Client) => void } = {},
+  options: { capabilities?: ClientCapabilities; configureClient?: (client: Client) => void; runtime?: CreateRuntimeOptions } = {},
 ): Promise<TestRuntime> {
   const temp = tempDir();
-  const runtime = await createRuntime(parseConfig({ data_dir: temp.dir, ...config }), { logger: createSilentLogger() });
+  const runtime = await createRuntime(parseConfig({ data_dir: temp.dir, ...config }), { logger: createSilentLogger(), ...options.runtime });
   const [clientTransport, serverTransport] = InMemoryTransport.createLinkedPair();
   await runtime.connect(serverTransport, { transport: 'memory', principalFor: () => localPrincipal() });
   const client = new Client({ name: 'nexus-test', version: '1.0.0' }, { capabilities: options.capabilities ?? {} });

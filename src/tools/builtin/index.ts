@@ -1,5 +1,6 @@
 import type { NexusConfig } from '../../config/index.js';
 import type { Logger } from '../../logging/index.js';
+import type { MemoryService } from '../../memory/memory-service.js';
 import { PathSandbox } from '../../security/path-sandbox.js';
 import type { Tool } from '../types.js';
 import { basicTools } from './basic.js';
@@ -8,6 +9,8 @@ import { dataTools } from './data.js';
 import { EvalSandbox } from './eval-sandbox.js';
 import { fsTools } from './fs.js';
 import { httpTools } from './http.js';
+import { conversationTools } from './memory-conversations.js';
+import { memoryTools } from './memory.js';
 import { systemTools } from './system.js';
 
 /** What built-in tool families may depend on. */
@@ -18,6 +21,8 @@ export interface BuiltinToolDeps {
   readonly env: Readonly<Record<string, string | undefined>>;
   /** Registers cleanup for resources the tools hold (worker threads); run by Runtime.close(). */
   readonly onClose: (closer: () => Promise<void> | void) => void;
+  /** The memory service, resolved on first use (opening the database then, not at start-up). */
+  readonly memory: () => MemoryService;
 }
 
 /** Every built-in tool, before enable/disable filtering. */
@@ -33,5 +38,7 @@ export function builtinTools(deps: BuiltinToolDeps): Tool[] {
     ...fsTools({ sandbox: pathSandbox, config }),
     ...cmdTools({ config, logger, env, sandbox: pathSandbox }),
     ...httpTools({ config }),
+    ...memoryTools(deps.memory, { embedderIsRemote: config.memory.embedder.provider !== 'builtin' }),
+    ...conversationTools(deps.memory, { embedderIsRemote: config.memory.embedder.provider !== 'builtin' }),
   ].map((tool) => ({ ...tool, source: 'builtin' as const }));
 }

@@ -1,0 +1,234 @@
+import { NexusError } from '../errors/index.js';
+import type { Logger } from '../logging/index.js';
+import type { ConversationStore, Message } from './conversation-store.js';
+import type { EmbeddingQueue } from './embedding-queue.js';
+import type { Embedder } from './embedders/types.js';
+import { kvIndexText } from './index-text.js';
+import type { KvItem, KvStore } from './kv-store.js';
+import { fuse } from './search/fusion.js';
+import { makeSnippet } from './snippet.js';
+import type { EmbedderCount, VectorIndex, VectorKind } from './vector-index.js';
+
+export type SearchMode = 'hybrid' | 'semantic' | 'fulltext';
+export type SearchScope = 'kv' | 'messages' | 'both';
+
+export interface SearchRequest {
+  query: string;
+  mode: SearchMode;
+  scope: SearchScope;
+  /** How many hits to return. */
+  k: number;
+  /** Key-value hits only from this namespace. */
+  namespace?: string | undefined;
+  /** Key-value hits must carry every tag. */
+  tags?: readonly string[] | undefined;
+  /** Message hits only from this conversation. */
+  conversationId?: string | undefined;
+  /** Inclusive range (ms) over message timestamps and item update times. */
+  from?: number | undefined;
+  to?: number | undefined;
+}
+
+export type SearchHit =
+  | { readonly kind: 'kv'; readonly item: KvItem; readonly score: number; readonly snippet: string }
+  | { readonly kind: 'message'; readonly message: Message; readonly score: number; readonly snippet: string };
+
+/** Whether semantic search can be trusted right now, and why not. */
+export interface SemanticStatus {
+  state: 'ready' | 'indexing' | 'embedder_changed' | 'degraded' | 'unavailable';
+  embedder: string | null;
+  dimensions: number | null;
+  /** Texts waiting for their vector. */
+  pending: number;
+  /** Vectors made by another embedder: ignored by search until `nexus memory reindex`. */
+  stale_vectors: number;
+  stale_embedders: string[];
+  message?: string;
+}
+
+export interface SearchResult {
+  hits: SearchHit[];
+  status: SemanticStatus;
+}
+
+interface Ranked {
+  id: string;
+  score: number;
+}
+
+export interface MemorySearchOptions {
+  kv: KvStore;
+  conversations: ConversationStore;
+  vectors: VectorIndex;
+  embedder: Embedder | null;
+  queue: EmbeddingQueue | undefined;
+  logger: Logger;
+  clock: () => number;
+}
+
+/** Candidates fetched per list before fusion and filtering. */
+const MIN_CANDIDATES = 50;
+const MAX_CANDIDATES = 1000;
+
+/**
+ * Ranked retrieval over key-value items and messages. `fulltext` is BM25 over the FTS5 index;
+ * `semantic` is cosine similarity over vectors of the current embedder only; `hybrid` fuses the
+ * two rankings with reciprocal rank fusion, so an item either one finds can surface and items
+ * both find rise. Scores: BM25 (fulltext), cosine similarity (semantic), fused RRF (hybrid).
+ */
+export class MemorySearch {
+  private staleEmbedders: EmbedderCount[] = [];
+  private lastQueryFailure: string | undefined;
+  private loaded: Promise<void> | undefined;
+
+  constructor(private readonly options: MemorySearchOptions) {}
+
+  /** Re-reads which embedders made the stored vectors; logs when it is not the current one. */
+  refreshEmbedderState(): Promise<void> {
+    this.loaded = this.readEmbedderState();
+    return this.loaded;
+  }
+
+  private async readEmbedderState(): Promise<void> {
+    const current = this.options.embedder?.id;
+    const counts = await this.options.vectors.counts();
+    this.staleEmbedders = counts.filter((entry) => entry.embedder !== current);
+    if (this.staleEmbedders.length > 0 && current !== undefined) {
+      this.options.logger.warn(
+        { current, stored: this.staleEmbedders },
+        'stored vectors were made by a different embedder; semantic search ignores them until `nexus memory reindex`',
+      );
+    }
+  }
+
+  requireEmbedder(): Embedder {
+    const embedder = this.options.embedder;
+    if (embedder === null) {
+      throw new NexusError('EMBEDDER_UNAVAILABLE', 'No embedder is configured, so semantic search and memory.embed are off (full-text search works)', { details: {} });
+    }
+    return embedder;
+  }
+
+  /** The status once the start-up read of the index state is done. */
+  async currentStatus(): Promise<SemanticStatus> {
+    await this.loaded?.catch(() => undefined);
+    return this.status();
+  }
+
+  status(): SemanticStatus {
+    const embedder = this.options.embedder;
+    if (embedder === null) {
+      return { state: 'unavailable', embedder: null, dimensions: null, pending: 0, stale_vectors: 0, stale_embedders: [], message: 'No embedder is configured; semantic search is off.' };
+    }
+    const staleVectors = this.staleEmbedders.reduce((sum, entry) => sum + entry.count, 0);
+    const pending = this.options.queue?.pending ?? 0;
+    const failure = this.lastQueryFailure ?? this.options.queue?.failures.last;
+    const base = { embedder: embedder.id, dimensions: embedder.dimensions || null, pending, stale_vectors: staleVectors, stale_embedders: this.staleEmbedders.map((entry) => entry.embedder) };
+    if (staleVectors > 0) {
+      return {
+        ...base,
+        state: 'embedder_changed',
+        message: `${staleVectors} vectors were made by ${base.stale_embedders.join(', ')}, not ${embedder.id}; they are ignored until \`nexus memory reindex\`.`,
+      };
+    }
+    if (failure !== undefined) return { ...base, state: 'degraded', message: `Embedding failed: ${failure}` };
+    return { ...base, state: pending > 0 ? 'indexing' : 'ready' };
+  }
+
+  async run(tenant: string, request: SearchRequest, options: { signal?: AbortSignal | undefined } = {}): Promise<SearchResult> {
+    // The first search waits for the start-up read of the vector index state, so its status is right.
+    await this.loaded?.catch(() => undefined);
+    if (request.mode === 'semantic') this.requireEmbedder();
+    const kinds: VectorKind[] = request.scope === 'kv' ? ['kv'] : request.scope === 'messages' ? ['message'] : ['kv', 'message'];
+    const candidates = Math.min(MAX_CANDIDATES, Math.max(MIN_CANDIDATES, request.k * 4));
+    const text = request.mode === 'semantic' ? [] : await this.textRanking(tenant, request, kinds, candidates);
+    const vector = request.mode === 'fulltext' ? [] : await this.vectorRanking(tenant, request, kinds, candidates, options.signal);
+    const ranked = request.mode === 'hybrid' ? fuse([text, vector]) : request.mode === 'fulltext' ? text : vector;
+    const hits = await this.hydrate(tenant, request, ranked);
+    return { hits, status: this.status() };
+  }
+
+  /** BM25 hits of each kind, merged by score (both tables score with the same analysis). */
+  private async textRanking(tenant: string, request: SearchRequest, kinds: readonly VectorKind[], limit: number): Promise<Ranked[]> {
+    const now = this.options.clock();
+    const lists = await Promise.all(
+      kinds.map(async (kind) =>
+        kind === 'kv'
+          ? (await this.options.kv.searchText({ tenant, query: request.query, namespace: request.namespace, tags: request.tags, limit, now })).map((hit) => ({ id: `kv:${hit.id}`, score: hit.score }))
+          : (
+              await this.options.conversations.searchText({ tenant, query: request.query, conversationId: request.conversationId, from: request.from, to: request.to, limit })
+            ).map((hit) => ({ id: `message:${hit.id}`, score: hit.score })),
+      ),
+    );
+    return lists.flat().sort((left, right) => right.score - left.score);
+  }
+
+  /** Nearest vectors of the current embedder, merged by cosine similarity. */
+  private async vectorRanking(tenant: string, request: SearchRequest, kinds: readonly VectorKind[], limit: number, signal: AbortSignal | undefined): Promise<Ranked[]> {
+    const embedder = this.options.embedder;
+    if (embedder === null) return [];
+    let query: Float32Array | undefined;
+    try {
+      [query] = await embedder.embed([request.query], { signal });
+      this.lastQueryFailure = undefined;
+    } catch (error) {
+      if (signal?.aborted) throw error;
+      const reason = error instanceof Error ? error.message : String(error);
+      if (request.mode === 'semantic') throw NexusError.is(error) ? error : new NexusError('EMBEDDER_FAILED', `The embedder failed: ${reason}`, { cause: error });
+      // Hybrid still answers from full text; the status says semantic search was skipped.
+      this.lastQueryFailure = reason;
+      this.options.logger.warn({ err: error, embedder: embedder.id }, 'query embedding failed; answering from full-text search only');
+      return [];
+    }
+    // No word the embedder knows: no direction to search in.
+    if (query === undefined || !query.some((component) => component !== 0)) return [];
+    const vector = query;
+    const lists = await Promise.all(
+      kinds.map((kind) =>
+        this.options.vectors.search({
+          tenant,
+          vector,
+          embedder: embedder.id,
+          // Tag filters are applied after the vector search: fetch more so k survive.
+          k: request.tags !== undefined && request.tags.length > 0 && kind === 'kv' ? limit * 4 : limit,
+          kinds: [kind],
+          scope: kind === 'kv' ? request.namespace : request.conversationId,
+          from: request.from,
+          to: request.to,
+        }),
+      ),
+    );
+    return lists
+      .flat()
+      .sort((left, right) => left.distance - right.distance)
+      .map((hit) => ({ id: `${hit.kind}:${hit.refId}`, score: 1 - hit.distance }));
+  }
+
+  /** Loads the ranked records, drops what filters exclude (or what vanished), keeps the first k. */
+  private async hydrate(tenant: string, request: SearchRequest, ranked: readonly Ranked[]): Promise<SearchHit[]> {
+    const ids = (kind: VectorKind): number[] => ranked.filter((entry) => entry.id.startsWith(`${kind}:`)).map((entry) => Number(entry.id.slice(kind.length + 1)));
+    const [items, messages] = await Promise.all([this.options.kv.getByIds(tenant, ids('kv'), this.options.clock()), this.options.conversations.messagesBySeq(tenant, ids('message'))]);
+    const itemById = new Map(items.map((item) => [`kv:${item.id}`, item]));
+    const messageById = new Map(messages.map((message) => [`message:${message.seq}`, message]));
+    const hits: SearchHit[] = [];
+    for (const entry of ranked) {
+      if (hits.length >= request.k) break;
+      const item = itemById.get(entry.id);
+      if (item !== undefined && this.itemMatches(item, request)) {
+        hits.push({ kind: 'kv', item, score: entry.score, snippet: makeSnippet(kvIndexText(item.key, item.value) ?? '', request.query) });
+      }
+      const message = messageById.get(entry.id);
+      if (message !== undefined) hits.push({ kind: 'message', message, score: entry.score, snippet: makeSnippet(message.content, request.query) });
+    }
+    return hits;
+  }
+
+  private itemMatches(item: KvItem, request: SearchRequest): boolean {
+    return (
+      (request.namespace === undefined || item.namespace === request.namespace) &&
+      (request.tags ?? []).every((tag) => item.tags.includes(tag)) &&
+      (request.from === undefined || item.updatedAt >= request.from) &&
+      (request.to === undefined || item.updatedAt <= request.to)
+    );
+  }
+}

@@ -1,0 +1,28 @@
+import { stem } from './text/index.js';
+import { queryStems } from './index-terms.js';
+
+const WORD = /[\p{L}\p{N}]+/gu;
+
+/**
+ * A short excerpt of `text` around the first word that matches the query (same stemming as
+ * full-text search), or its beginning when nothing matches (a semantic hit). At most `maxLength`
+ * characters plus ellipses, cut at word boundaries.
+ */
+export function makeSnippet(text: string, query: string, maxLength = 200): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  if (flat.length <= maxLength) return flat;
+  const stems = queryStems(query);
+  let hit = 0;
+  for (const match of flat.matchAll(WORD)) {
+    if (stems.has(stem(match[0].toLowerCase()))) {
+      hit = match.index;
+      break;
+    }
+  }
+  // Some context before the match, more after it.
+  let start = Math.max(0, hit - Math.floor(maxLength / 4));
+  if (start > 0) start = flat.indexOf(' ', start) + 1 || start;
+  let end = Math.min(flat.length, start + maxLength);
+  if (end < flat.length) end = flat.lastIndexOf(' ', end) > start ? flat.lastIndexOf(' ', end) : end;
+  return `${start > 0 ? '…' : ''}${flat.slice(start, end)}${end < flat.length ? '…' : ''}`;
+}

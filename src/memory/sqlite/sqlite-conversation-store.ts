@@ -1,0 +1,219 @@
+import { NexusError } from '../../errors/index.js';
+import type { SqliteDatabase } from '../../storage/sqlite/database.js';
+import { ftsMatchExpression } from '../index-terms.js';
+import {
+  conversationNotFound,
+  type Conversation,
+  type ConversationListQuery,
+  type ConversationStore,
+  type HistoryPage,
+  type HistoryQuery,
+  type JsonObject,
+  type Message,
+  type MessageTextQuery,
+  type NewConversation,
+  type NewMessage,
+} from '../conversation-store.js';
+import type { IndexTextRow, TextHit } from '../store-types.js';
+import { writeTerms } from './fts.js';
+
+interface ConversationRow {
+  id: string;
+  tenant: string;
+  title: string | null;
+  metadata: string;
+  created_at: number;
+  updated_at: number;
+  message_count: number;
+}
+
+interface MessageRow {
+  seq: number;
+  id: string;
+  tenant: string;
+  conversation_id: string;
+  role: string;
+  name: string | null;
+  content: string;
+  metadata: string;
+  timestamp: number;
+  created_at: number;
+}
+
+const CONVERSATION_COLUMNS = 'id, tenant, title, metadata, created_at, updated_at, message_count';
+const MESSAGE_COLUMNS = 'seq, id, tenant, conversation_id, role, name, content, metadata, timestamp, created_at';
+
+/** ConversationStore on SQLite: conversations + messages + messages_fts (memory migration 0002). */
+export class SqliteConversationStore implements ConversationStore {
+  constructor(private readonly database: SqliteDatabase) {}
+
+  async create(conversation: NewConversation, options: { signal?: AbortSignal | undefined } = {}): Promise<Conversation> {
+    const row = await this.database.write(
+      () =>
+        this.database
+          .statement(
+            `INSERT INTO conversations (id, tenant, title, metadata, created_at, updated_at) VALUES (@id, @tenant, @title, @metadata, @now, @now)
+             RETURNING ${CONVERSATION_COLUMNS}`,
+          )
+          .get({ id: conversation.id, tenant: conversation.tenant, title: conversation.title, metadata: conversation.metadataJson, now: conversation.now }) as ConversationRow,
+      options,
+    );
+    return toConversation(row);
+  }
+
+  async get(tenant: string, id: string): Promise<Conversation | undefined> {
+    const row = this.database.read(() => this.database.statement(`SELECT ${CONVERSATION_COLUMNS} FROM conversations WHERE id = ? AND tenant = ?`).get(id, tenant)) as
+      | ConversationRow
+      | undefined;
+    return row === undefined ? undefined : toConversation(row);
+  }
+
+  async list(query: ConversationListQuery): Promise<{ conversations: Conversation[]; hasMore: boolean }> {
+    const after = query.after === undefined ? '' : 'AND (updated_at, id) < (@updatedAt, @id)';
+    const rows = this.database.read(() =>
+      this.database
+        .statement(`SELECT ${CONVERSATION_COLUMNS} FROM conversations WHERE tenant = @tenant ${after} ORDER BY updated_at DESC, id DESC LIMIT @limit`)
+        .all({ tenant: query.tenant, limit: query.limit + 1, ...(query.after ?? {}) }),
+    ) as ConversationRow[];
+    return { conversations: rows.slice(0, query.limit).map(toConversation), hasMore: rows.length > query.limit };
+  }
+
+  async delete(tenant: string, id: string, options: { signal?: AbortSignal | undefined } = {}): Promise<boolean> {
+    return this.database.write(() => this.database.statement('DELETE FROM conversations WHERE id = ? AND tenant = ?').run(id, tenant).changes > 0, options);
+  }
+
+  async addMessage(message: NewMessage, options: { signal?: AbortSignal | undefined } = {}): Promise<Message> {
+    const row = await this.database.write(() => {
+      const bumped = this.database
+        .statement('UPDATE conversations SET updated_at = MAX(updated_at, @now), message_count = message_count + 1 WHERE id = @id AND tenant = @tenant')
+        .run({ id: message.conversationId, tenant: message.tenant, now: message.now });
+      if (bumped.changes === 0) throw conversationNotFound(message.conversationId);
+      const inserted = this.database
+        .statement(
+          `INSERT INTO messages (id, tenant, conversation_id, role, name, content, metadata, timestamp, created_at, index_text)
+           VALUES (@id, @tenant, @conversationId, @role, @name, @content, @metadata, @timestamp, @now, @indexText) RETURNING ${MESSAGE_COLUMNS}`,
+        )
+        .get({
+          id: message.id,
+          tenant: message.tenant,
+          conversationId: message.conversationId,
+          role: message.role,
+          name: message.name,
+          content: message.content,
+          metadata: message.metadataJson,
+          timestamp: message.timestamp,
+          now: message.now,
+          indexText: message.indexText,
+        }) as MessageRow;
+      writeTerms(this.database, 'messages_fts', inserted.seq, message.indexText);
+      return inserted;
+    }, options);
+    return toMessage(row);
+  }
+
+  async history(query: HistoryQuery): Promise<HistoryPage> {
+    return this.database.read(() => {
+      const base = { tenant: query.tenant, conversationId: query.conversationId, limit: query.limit + 1 };
+      const where = 'conversation_id = @conversationId AND tenant = @tenant';
+      const before = query.before === undefined ? undefined : this.cursorPosition(query, query.before);
+      const after = query.after === undefined ? undefined : this.cursorPosition(query, query.after);
+      if (after !== undefined) {
+        const upper = before === undefined ? '' : 'AND (timestamp, seq) < (@beforeTs, @beforeSeq)';
+        const rows = this.database
+          .statement(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE ${where} AND (timestamp, seq) > (@afterTs, @afterSeq) ${upper} ORDER BY timestamp, seq LIMIT @limit`)
+          .all({ ...base, afterTs: after.timestamp, afterSeq: after.seq, ...(before ? { beforeTs: before.timestamp, beforeSeq: before.seq } : {}) }) as MessageRow[];
+        return { messages: rows.slice(0, query.limit).map(toMessage), hasOlder: true, hasNewer: rows.length > query.limit || before !== undefined };
+      }
+      const upper = before === undefined ? '' : 'AND (timestamp, seq) < (@beforeTs, @beforeSeq)';
+      const rows = this.database
+        .statement(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE ${where} ${upper} ORDER BY timestamp DESC, seq DESC LIMIT @limit`)
+        .all({ ...base, ...(before ? { beforeTs: before.timestamp, beforeSeq: before.seq } : {}) }) as MessageRow[];
+      return { messages: rows.slice(0, query.limit).reverse().map(toMessage), hasOlder: rows.length > query.limit, hasNewer: before !== undefined };
+    });
+  }
+
+  async messagesBySeq(tenant: string, seqs: readonly number[]): Promise<Message[]> {
+    if (seqs.length === 0) return [];
+    const rows = this.database.read(() =>
+      this.database.statement(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE seq IN (SELECT value FROM json_each(@seqs)) AND tenant = @tenant`).all({ seqs: JSON.stringify(seqs), tenant }),
+    ) as MessageRow[];
+    return rows.map(toMessage);
+  }
+
+  async searchText(query: MessageTextQuery): Promise<TextHit[]> {
+    const match = ftsMatchExpression(query.query);
+    if (match === '') return [];
+    const params: Record<string, unknown> = { match, tenant: query.tenant, limit: query.limit };
+    const conditions = ['messages_fts MATCH @match', 'm.tenant = @tenant'];
+    if (query.conversationId !== undefined) {
+      conditions.push('m.conversation_id = @conversationId');
+      params['conversationId'] = query.conversationId;
+    }
+    if (query.from !== undefined) {
+      conditions.push('m.timestamp >= @from');
+      params['from'] = query.from;
+    }
+    if (query.to !== undefined) {
+      conditions.push('m.timestamp <= @to');
+      params['to'] = query.to;
+    }
+    return this.database.read(
+      () =>
+        this.database
+          .statement(
+            `SELECT m.seq AS id, -bm25(messages_fts) AS score FROM messages_fts JOIN messages m ON m.seq = messages_fts.rowid
+             WHERE ${conditions.join(' AND ')} ORDER BY bm25(messages_fts) LIMIT @limit`,
+          )
+          .all(params) as TextHit[],
+    );
+  }
+
+  async indexTexts(afterSeq: number, limit: number): Promise<IndexTextRow[]> {
+    return this.database.read(
+      () =>
+        this.database
+          .statement(
+            `SELECT seq AS id, tenant, conversation_id AS scope, index_text AS text, timestamp FROM messages
+             WHERE seq > @afterSeq AND index_text IS NOT NULL ORDER BY seq LIMIT @limit`,
+          )
+          .all({ afterSeq, limit }) as IndexTextRow[],
+    );
+  }
+
+  private cursorPosition(query: HistoryQuery, messageId: string): { timestamp: number; seq: number } {
+    const position = this.database
+      .statement('SELECT timestamp, seq FROM messages WHERE id = ? AND conversation_id = ? AND tenant = ?')
+      .get(messageId, query.conversationId, query.tenant) as { timestamp: number; seq: number } | undefined;
+    if (position === undefined) {
+      throw new NexusError('INVALID_CURSOR', `Message ${messageId} is not in conversation ${query.conversationId}`, { details: { cursor: messageId } });
+    }
+    return position;
+  }
+}
+
+function toConversation(row: ConversationRow): Conversation {
+  return {
+    id: row.id,
+    tenant: row.tenant,
+    title: row.title,
+    metadata: JSON.parse(row.metadata) as JsonObject,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    messageCount: row.message_count,
+  };
+}
+
+function toMessage(row: MessageRow): Message {
+  return {
+    seq: row.seq,
+    id: row.id,
+    tenant: row.tenant,
+    conversationId: row.conversation_id,
+    role: row.role,
+    name: row.name,
+    content: row.content,
+    metadata: JSON.parse(row.metadata) as JsonObject,
+    timestamp: row.timestamp,
+    createdAt: row.created_at,
+  };
+}

@@ -1,0 +1,172 @@
+import type { SqliteDatabase } from '../../storage/sqlite/database.js';
+import { ftsMatchExpression } from '../index-terms.js';
+import { parseStored } from '../json-value.js';
+import type { KvItem, KvListQuery, KvPut, KvStore, KvTextQuery } from '../kv-store.js';
+import type { IndexTextRow, TextHit } from '../store-types.js';
+import { prefixUpperBound } from '../key-order.js';
+import { writeTerms } from './fts.js';
+
+interface KvRow {
+  id: number;
+  tenant: string;
+  namespace: string;
+  key: string;
+  value: string;
+  tags: string;
+  created_at: number;
+  updated_at: number;
+  expires_at: number | null;
+}
+
+const COLUMNS = 'id, tenant, namespace, key, value, tags, created_at, updated_at, expires_at';
+const LIVE = '(expires_at IS NULL OR expires_at > @now)';
+
+/** KvStore on SQLite: kv_items + kv_tags + the kv_fts index (memory migrations 0001). */
+export class SqliteKvStore implements KvStore {
+  constructor(private readonly database: SqliteDatabase) {}
+
+  async put(item: KvPut, options: { signal?: AbortSignal | undefined } = {}): Promise<{ item: KvItem; created: boolean }> {
+    return this.database.write(() => {
+      const keyParams = { tenant: item.tenant, namespace: item.namespace, key: item.key };
+      const existing = this.database.statement('SELECT id, created_at, expires_at FROM kv_items WHERE tenant = @tenant AND namespace = @namespace AND key = @key').get(keyParams) as
+        | { id: number; created_at: number; expires_at: number | null }
+        | undefined;
+      const live = existing !== undefined && (existing.expires_at === null || existing.expires_at > item.now);
+      // An expired item that was not swept yet is replaced by a new one (new id, new created_at).
+      if (existing !== undefined && !live) this.database.statement('DELETE FROM kv_items WHERE id = ?').run(existing.id);
+      const row = {
+        ...keyParams,
+        value: item.valueJson,
+        tags: JSON.stringify(item.tags),
+        index_text: item.indexText,
+        now: item.now,
+        expires_at: item.expiresAt,
+      };
+      let id: number;
+      if (live) {
+        id = existing.id;
+        this.database
+          .statement('UPDATE kv_items SET value = @value, tags = @tags, index_text = @index_text, updated_at = @now, expires_at = @expires_at WHERE id = @id')
+          .run({ ...row, id });
+        this.database.statement('DELETE FROM kv_tags WHERE item_id = ?').run(id);
+      } else {
+        const inserted = this.database
+          .statement(
+            `INSERT INTO kv_items (tenant, namespace, key, value, tags, index_text, created_at, updated_at, expires_at)
+             VALUES (@tenant, @namespace, @key, @value, @tags, @index_text, @now, @now, @expires_at) RETURNING id`,
+          )
+          .get(row) as { id: number };
+        id = inserted.id;
+      }
+      writeTerms(this.database, 'kv_fts', id, item.indexText);
+      const insertTag = this.database.statement('INSERT OR IGNORE INTO kv_tags (tag, item_id) VALUES (?, ?)');
+      for (const tag of item.tags) insertTag.run(tag, id);
+      const stored = this.database.statement(`SELECT ${COLUMNS} FROM kv_items WHERE id = ?`).get(id) as KvRow;
+      return { item: toItem(stored), created: !live };
+    }, options);
+  }
+
+  async get(tenant: string, namespace: string, key: string, now: number): Promise<KvItem | undefined> {
+    const row = this.database.read(() =>
+      this.database.statement(`SELECT ${COLUMNS} FROM kv_items WHERE tenant = @tenant AND namespace = @namespace AND key = @key AND ${LIVE}`).get({ tenant, namespace, key, now }),
+    ) as KvRow | undefined;
+    return row === undefined ? undefined : toItem(row);
+  }
+
+  async getByIds(tenant: string, ids: readonly number[], now: number): Promise<KvItem[]> {
+    if (ids.length === 0) return [];
+    const rows = this.database.read(() =>
+      this.database.statement(`SELECT ${COLUMNS} FROM kv_items WHERE id IN (SELECT value FROM json_each(@ids)) AND tenant = @tenant AND ${LIVE}`).all({ ids: JSON.stringify(ids), tenant, now }),
+    ) as KvRow[];
+    return rows.map(toItem);
+  }
+
+  async delete(tenant: string, namespace: string, key: string, now: number, options: { signal?: AbortSignal | undefined } = {}): Promise<boolean> {
+    return this.database.write(() => {
+      const row = this.database.statement('DELETE FROM kv_items WHERE tenant = @tenant AND namespace = @namespace AND key = @key RETURNING expires_at').get({ tenant, namespace, key }) as
+        | { expires_at: number | null }
+        | undefined;
+      return row !== undefined && (row.expires_at === null || row.expires_at > now);
+    }, options);
+  }
+
+  async list(query: KvListQuery): Promise<{ items: KvItem[]; hasMore: boolean }> {
+    const conditions = ['tenant = @tenant', 'namespace = @namespace', LIVE];
+    const params: Record<string, unknown> = { tenant: query.tenant, namespace: query.namespace, now: query.now, limit: query.limit + 1 };
+    if (query.prefix !== undefined && query.prefix !== '') {
+      // A key range, not LIKE: "%" and "_" are ordinary characters and matching is case-sensitive.
+      conditions.push('key >= @prefix');
+      params['prefix'] = query.prefix;
+      const upper = prefixUpperBound(query.prefix);
+      if (upper !== null) {
+        conditions.push('key < @upper');
+        params['upper'] = upper;
+      }
+    }
+    if (query.afterKey !== undefined) {
+      conditions.push('key > @after');
+      params['after'] = query.afterKey;
+    }
+    conditions.push(...tagConditions(query.tags, params));
+    const rows = this.database.read(() => this.database.statement(`SELECT ${COLUMNS} FROM kv_items WHERE ${conditions.join(' AND ')} ORDER BY key LIMIT @limit`).all(params)) as KvRow[];
+    return { items: rows.slice(0, query.limit).map(toItem), hasMore: rows.length > query.limit };
+  }
+
+  async searchText(query: KvTextQuery): Promise<TextHit[]> {
+    const match = ftsMatchExpression(query.query);
+    if (match === '') return [];
+    const params: Record<string, unknown> = { match, tenant: query.tenant, now: query.now, limit: query.limit };
+    const conditions = ['kv_fts MATCH @match', 'i.tenant = @tenant', '(i.expires_at IS NULL OR i.expires_at > @now)'];
+    if (query.namespace !== undefined) {
+      conditions.push('i.namespace = @namespace');
+      params['namespace'] = query.namespace;
+    }
+    conditions.push(...tagConditions(query.tags, params, 'i.id'));
+    const rows = this.database.read(() =>
+      this.database
+        .statement(`SELECT i.id AS id, -bm25(kv_fts) AS score FROM kv_fts JOIN kv_items i ON i.id = kv_fts.rowid WHERE ${conditions.join(' AND ')} ORDER BY bm25(kv_fts) LIMIT @limit`)
+        .all(params),
+    ) as TextHit[];
+    return rows;
+  }
+
+  async sweepExpired(now: number, limit: number): Promise<number> {
+    return this.database.write(
+      () => this.database.statement('DELETE FROM kv_items WHERE id IN (SELECT id FROM kv_items WHERE expires_at IS NOT NULL AND expires_at <= @now LIMIT @limit)').run({ now, limit }).changes,
+    );
+  }
+
+  async indexTexts(afterId: number, limit: number, now: number): Promise<IndexTextRow[]> {
+    return this.database.read(
+      () =>
+        this.database
+          .statement(
+            `SELECT id, tenant, namespace AS scope, index_text AS text, updated_at AS timestamp FROM kv_items
+             WHERE id > @afterId AND index_text IS NOT NULL AND ${LIVE} ORDER BY id LIMIT @limit`,
+          )
+          .all({ afterId, limit, now }) as IndexTextRow[],
+    );
+  }
+}
+
+/** One EXISTS per required tag: each is a lookup in the (tag, item_id) primary key. */
+function tagConditions(tags: readonly string[] | undefined, params: Record<string, unknown>, idColumn = 'id'): string[] {
+  return (tags ?? []).map((tag, index) => {
+    params[`tag${index}`] = tag;
+    return `EXISTS (SELECT 1 FROM kv_tags WHERE tag = @tag${index} AND item_id = ${idColumn})`;
+  });
+}
+
+function toItem(row: KvRow): KvItem {
+  return {
+    id: row.id,
+    tenant: row.tenant,
+    namespace: row.namespace,
+    key: row.key,
+    value: parseStored(row.value),
+    tags: JSON.parse(row.tags) as string[],
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    expiresAt: row.expires_at,
+  };
+}

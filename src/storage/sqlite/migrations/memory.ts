@@ -1,0 +1,115 @@
+import type { Migration } from '../migrations.js';
+
+/**
+ * Schema of the "memory" domain: key-value items, conversations and messages, and the record of
+ * which embedder made each vector. Times are integer milliseconds since the epoch (compared and
+ * sorted as numbers; tools print RFC 3339). `index_text` is what full-text search and the
+ * embedder see, derived from the record when it is written.
+ */
+
+// The FTS tables are contentless: they hold the index of analysed text (tokens stemmed in JS by
+// src/memory/text, the same analysis the query side and the in-memory twins use — FTS5's porter
+// tokenizer would stem already-stemmed query terms a second time). Stores write the analysed
+// terms in the same transaction as the row; deleting a row removes its entry through a trigger.
+const FTS_OPTIONS = "content = '', contentless_delete = 1, tokenize = 'unicode61 remove_diacritics 2'";
+
+const kv = `
+CREATE TABLE kv_items (
+  id         INTEGER PRIMARY KEY,
+  tenant     TEXT    NOT NULL DEFAULT 'default',
+  namespace  TEXT    NOT NULL DEFAULT 'default',
+  key        TEXT    NOT NULL,
+  value      TEXT    NOT NULL,
+  tags       TEXT    NOT NULL DEFAULT '[]',
+  index_text TEXT,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  expires_at INTEGER,
+  UNIQUE (tenant, namespace, key)
+);
+CREATE INDEX kv_items_expiry ON kv_items (expires_at) WHERE expires_at IS NOT NULL;
+
+CREATE TABLE kv_tags (
+  tag     TEXT    NOT NULL,
+  item_id INTEGER NOT NULL REFERENCES kv_items (id) ON DELETE CASCADE,
+  PRIMARY KEY (tag, item_id)
+) WITHOUT ROWID;
+CREATE INDEX kv_tags_item ON kv_tags (item_id);
+
+CREATE VIRTUAL TABLE kv_fts USING fts5 (terms, ${FTS_OPTIONS});
+CREATE TRIGGER kv_items_fts_delete AFTER DELETE ON kv_items BEGIN
+  DELETE FROM kv_fts WHERE rowid = old.id;
+END;
+`;
+
+const conversations = `
+CREATE TABLE conversations (
+  id            TEXT    PRIMARY KEY,
+  tenant        TEXT    NOT NULL DEFAULT 'default',
+  title         TEXT,
+  metadata      TEXT    NOT NULL DEFAULT '{}',
+  created_at    INTEGER NOT NULL,
+  updated_at    INTEGER NOT NULL,
+  message_count INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX conversations_recent ON conversations (tenant, updated_at DESC, id DESC);
+
+CREATE TABLE messages (
+  seq             INTEGER PRIMARY KEY,
+  id              TEXT    NOT NULL UNIQUE,
+  tenant          TEXT    NOT NULL DEFAULT 'default',
+  conversation_id TEXT    NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
+  role            TEXT    NOT NULL,
+  name            TEXT,
+  content         TEXT    NOT NULL,
+  metadata        TEXT    NOT NULL DEFAULT '{}',
+  timestamp       INTEGER NOT NULL,
+  created_at      INTEGER NOT NULL,
+  index_text      TEXT
+);
+CREATE INDEX messages_history ON messages (conversation_id, timestamp, seq);
+CREATE INDEX messages_tenant_time ON messages (tenant, timestamp);
+
+CREATE VIRTUAL TABLE messages_fts USING fts5 (terms, ${FTS_OPTIONS});
+CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN
+  DELETE FROM messages_fts WHERE rowid = old.seq;
+END;
+`;
+
+// The vectors themselves live in sqlite-vec tables, one per dimension count (memory_vec_<dims>),
+// created on first use with a trigger that removes a vector when its row here goes. Deleting or
+// re-texting a source row removes its embedding, so a stale vector is never served.
+const embeddings = `
+CREATE TABLE embeddings (
+  id         INTEGER PRIMARY KEY,
+  tenant     TEXT    NOT NULL DEFAULT 'default',
+  kind       TEXT    NOT NULL,
+  ref_id     INTEGER NOT NULL,
+  embedder   TEXT    NOT NULL,
+  dims       INTEGER NOT NULL,
+  text_hash  TEXT    NOT NULL,
+  created_at INTEGER NOT NULL,
+  UNIQUE (kind, ref_id)
+);
+CREATE INDEX embeddings_embedder ON embeddings (embedder, tenant);
+
+CREATE TRIGGER kv_items_embedding_delete AFTER DELETE ON kv_items BEGIN
+  DELETE FROM embeddings WHERE kind = 'kv' AND ref_id = old.id;
+END;
+CREATE TRIGGER kv_items_embedding_stale AFTER UPDATE OF index_text ON kv_items WHEN old.index_text IS NOT new.index_text BEGIN
+  DELETE FROM embeddings WHERE kind = 'kv' AND ref_id = old.id;
+END;
+CREATE TRIGGER messages_embedding_delete AFTER DELETE ON messages BEGIN
+  DELETE FROM embeddings WHERE kind = 'message' AND ref_id = old.seq;
+END;
+CREATE TRIGGER messages_embedding_stale AFTER UPDATE OF index_text ON messages WHEN old.index_text IS NOT new.index_text BEGIN
+  DELETE FROM embeddings WHERE kind = 'message' AND ref_id = old.seq;
+END;
+`;
+
+/** The memory domain's migrations, in order. Never edit a released step: append one. */
+export const memoryMigrations: readonly Migration[] = [
+  { version: 1, name: 'kv', up: kv },
+  { version: 2, name: 'conversations', up: conversations },
+  { version: 3, name: 'embeddings', up: embeddings },
+];
