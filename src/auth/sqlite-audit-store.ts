@@ -18,7 +18,11 @@ interface AuditRow {
   detail: string | null;
 }
 
-/** Error codes that mean "refused before running": such calls do not use up a daily quota. */
+/**
+ * Error codes that mean "refused by policy": such calls do not use up a daily quota. (A call whose
+ * arguments fail schema validation never reaches the quota check but is counted here, so a
+ * restart errs on the side of the quota.)
+ */
 const REFUSAL_CODES = ['QUOTA_EXCEEDED', 'RATE_LIMITED', 'FORBIDDEN', 'TOOL_NOT_FOUND'];
 
 function fromRow(row: AuditRow): StoredAuditRecord {
