@@ -83,6 +83,8 @@ export class MemoryService {
   private readonly clock: () => number;
   private sweepTimer: NodeJS.Timeout | undefined;
   private backfilling: Promise<number> | undefined;
+  private startup: Promise<void> | undefined;
+  private closed = false;
   private failuresAtLastBackfill = 0;
 
   constructor(private readonly options: MemoryServiceOptions) {
@@ -104,15 +106,19 @@ export class MemoryService {
       this.sweepTimer = setInterval(() => void this.tick(), this.options.sweepIntervalMs);
       this.sweepTimer.unref();
     }
-    this.search
+    this.startup ??= this.search
       .refreshEmbedderState()
-      .then(() => this.backfill())
+      .then(() => {
+        void this.backfill();
+      })
       .catch((error: unknown) => this.options.logger.warn({ err: error }, 'could not read the vector index state'));
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     clearInterval(this.sweepTimer);
     this.sweepTimer = undefined;
+    await this.startup;
     await this.queue?.close();
     await this.backfilling?.catch(() => undefined);
     await this.options.embedder?.close?.();
@@ -260,6 +266,7 @@ export class MemoryService {
 
   /** Resolves once every text written so far has its vector (or failed): for tests and tools. */
   async flushEmbeddings(): Promise<void> {
+    await this.startup;
     await this.backfilling;
     await this.queue?.flush();
   }
@@ -298,7 +305,7 @@ export class MemoryService {
         { kind: 'message', next: (after) => this.conversations.indexTexts(after, BACKFILL_PAGE) },
       ];
       for (const { kind, next } of pages) {
-        for (let after = 0; ; ) {
+        for (let after = 0; !this.closed; ) {
           signal?.throwIfAborted();
           const rows = await next(after);
           if (rows.length === 0) break;

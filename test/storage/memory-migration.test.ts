@@ -1,0 +1,88 @@
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createSilentLogger } from '../../src/logging/index.js';
+import { createSqliteMemory } from '../../src/memory/sqlite/index.js';
+import { SqliteKvStore } from '../../src/memory/sqlite/sqlite-kv-store.js';
+import { openDatabase } from '../../src/storage/sqlite/database.js';
+import { memoryMigrations } from '../../src/storage/sqlite/migrations/memory.js';
+import { tempDir } from '../support/runtime.js';
+import { TrigramEmbedder } from '../support/trigram-embedder.js';
+
+const cleanups: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+function databaseFile(): string {
+  const folder = tempDir('nexus-migrate-');
+  cleanups.push(() => folder.remove());
+  return path.join(folder.dir, 'nexus.db');
+}
+
+function memoryOn(file: string) {
+  const database = openDatabase({ path: file });
+  const memory = createSqliteMemory(database, {
+    embedder: new TrigramEmbedder(),
+    logger: createSilentLogger(),
+    limits: { maxBytes: 1024 * 1024, maxDepth: 64 },
+    embedBatchSize: 8,
+    sweepIntervalMs: 0,
+  });
+  memory.start();
+  cleanups.push(async () => {
+    await memory.close();
+    database.close();
+  });
+  return { database, memory };
+}
+
+describe('memory schema migrations', () => {
+  it('upgrades a database created by the first schema version with its data intact', async () => {
+    const file = databaseFile();
+    const old = openDatabase({ path: file });
+    old.migrate('memory', memoryMigrations.slice(0, 1));
+    const now = Date.UTC(2024, 0, 1);
+    await new SqliteKvStore(old).put({
+      tenant: 'default',
+      namespace: 'default',
+      key: 'legacy',
+      valueJson: JSON.stringify({ note: 'written before conversations existed' }),
+      tags: ['old'],
+      expiresAt: null,
+      indexText: 'legacy\nwritten before conversations existed',
+      now,
+    });
+    expect(old.read((db) => db.prepare("SELECT name FROM sqlite_master WHERE name IN ('messages', 'embeddings')").all())).toEqual([]);
+    old.close();
+
+    const { database, memory } = memoryOn(file);
+    expect(database.read((db) => db.prepare("SELECT version, name FROM schema_migrations WHERE domain = 'memory' ORDER BY version").all())).toEqual([
+      { version: 1, name: 'kv' },
+      { version: 2, name: 'conversations' },
+      { version: 3, name: 'embeddings' },
+    ]);
+    expect(await memory.recall('default', 'default', 'legacy')).toMatchObject({ value: { note: 'written before conversations existed' }, tags: ['old'], createdAt: now });
+    const fulltext = await memory.find('default', { query: 'conversations', mode: 'fulltext', scope: 'kv', k: 5 });
+    expect(fulltext.hits.map((hit) => (hit.kind === 'kv' ? hit.item.key : hit.message.id))).toEqual(['legacy']);
+    // The start-up backfill embeds rows that predate the vector tables.
+    await memory.flushEmbeddings();
+    const semantic = await memory.find('default', { query: 'written before', mode: 'semantic', scope: 'kv', k: 5 });
+    expect(semantic.hits).toHaveLength(1);
+    // The new tables work on the upgraded file.
+    const conversation = await memory.createConversation('default', { title: 'after upgrade' });
+    await memory.addMessage('default', { conversationId: conversation.id, role: 'user', content: 'hello' });
+    expect((await memory.history('default', { conversationId: conversation.id, limit: 10 })).page.messages).toHaveLength(1);
+  });
+
+  it('refuses a database from a newer Nexus instead of guessing at its schema', () => {
+    const file = databaseFile();
+    const newer = openDatabase({ path: file });
+    newer.migrate('memory', [...memoryMigrations, { version: memoryMigrations.length + 1, name: 'from_the_future', up: 'CREATE TABLE future (x)' }]);
+    newer.close();
+    const database = openDatabase({ path: file });
+    cleanups.push(() => database.close());
+    expect(() =>
+      createSqliteMemory(database, { embedder: null, logger: createSilentLogger(), limits: { maxBytes: 1024, maxDepth: 8 }, embedBatchSize: 1, sweepIntervalMs: 0 }),
+    ).toThrow(expect.objectContaining({ code: 'DATABASE_TOO_NEW' }));
+  });
+});
