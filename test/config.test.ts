@@ -150,6 +150,21 @@ describe('config errors name the problem and where it is', () => {
     expect(box.load({ configPath: commented }).config.port).toBe(9001);
   });
 
+  it('a key given twice is an error at its second line, not "last one wins"', () => {
+    const box = sandbox();
+    const file = box.write('c.json', '{\n  "port": 9000,\n  "security": { "tool_timeout_secs": 5 },\n  "port": 9001\n}\n');
+    const error = failure(() => box.load({ configPath: file }));
+    expect(error.code).toBe('CONFIG_INVALID');
+    expect(problemsOf(error)).toEqual([expect.objectContaining({ path: '$.port', line: 4, message: 'duplicate key "port"' })]);
+  });
+
+  it('a config path that is a folder is a config error (exit 2), not an internal fault', () => {
+    const box = sandbox();
+    const error = failure(() => box.load({ configPath: box.dir }));
+    expect(error.code).toBe('CONFIG_NOT_FOUND');
+    expect(error.message).toContain('cannot be read');
+  });
+
   it('an empty file is an error, not defaults', () => {
     const box = sandbox();
     expect(failure(() => box.load({ configPath: box.write('e.json', '') })).code).toBe('CONFIG_PARSE_ERROR');

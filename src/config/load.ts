@@ -67,7 +67,13 @@ function locateConfigFile(explicit: string | undefined, env: NodeJS.ProcessEnv, 
 }
 
 function readConfigFile(file: string): { value: unknown; tree: Node | undefined } {
-  const text = readFileSync(file, 'utf8');
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    // A folder or an unreadable file is a usage problem (exit 2), not an internal fault.
+    throw new NexusError('CONFIG_NOT_FOUND', `Config file ${file} cannot be read: ${error instanceof Error ? error.message : String(error)}`, { details: { path: file }, cause: error });
+  }
   const errors: ParseError[] = [];
   // Comments are tolerated (people annotate configs); trailing commas and anything else are errors.
   const tree = parseTree(text, errors, { allowTrailingComma: false, disallowComments: false });
@@ -80,7 +86,35 @@ function readConfigFile(file: string): { value: unknown; tree: Node | undefined 
     });
   }
   attachLines(tree, text);
+  const duplicates = duplicateKeys(tree, []);
+  if (duplicates.length > 0) {
+    const lines = duplicates.map((p) => `  ${p.path} (line ${p.line}): ${p.message}`);
+    throw new NexusError('CONFIG_INVALID', `${file} is invalid:\n${lines.join('\n')}`, { details: { file, problems: duplicates } });
+  }
   return { value: nodeValue(tree), tree };
+}
+
+/** A key given twice in one object: JSON parsers keep the last silently, which hides mistakes. */
+function duplicateKeys(node: Node, segments: Array<string | number>): ConfigProblem[] {
+  if (node.type === 'array') return (node.children ?? []).flatMap((child, index) => duplicateKeys(child, [...segments, index]));
+  if (node.type !== 'object') return [];
+  const seen = new Set<string>();
+  return (node.children ?? []).flatMap((property) => {
+    const [keyNode, valueNode] = property.children ?? [];
+    const key = String(keyNode?.value);
+    const path = [...segments, key];
+    const nested = valueNode ? duplicateKeys(valueNode, path) : [];
+    if (!seen.has(key)) {
+      seen.add(key);
+      return nested;
+    }
+    const where = (property as Node & { lineInfo?: { line: number; column: number } }).lineInfo;
+    return [{ path: jsonPathOf(path), message: `duplicate key "${key}"`, ...(where ?? {}) }, ...nested];
+  });
+}
+
+function jsonPathOf(segments: ReadonlyArray<string | number>): string {
+  return segments.length === 0 ? '$' : '$' + segments.map((s) => (typeof s === 'number' ? `[${s}]` : `.${s}`)).join('');
 }
 
 /** NEXUS_PORT=9001, NEXUS_LOG_LEVEL=debug, NEXUS_SECURITY__TOOL_TIMEOUT_SECS=60 … */
@@ -175,7 +209,7 @@ function describeIssue(issue: Issue, input: unknown): Array<{ segments: Property
 
 function locate(problem: { segments: PropertyKey[]; message: string }, source: ConfigSources): ConfigProblem {
   const segments = problem.segments.map((segment) => (typeof segment === 'number' ? segment : String(segment)));
-  const jsonPath = segments.length === 0 ? '$' : '$' + segments.map((s) => (typeof s === 'number' ? `[${s}]` : `.${s}`)).join('');
+  const jsonPath = jsonPathOf(segments);
   // A value from a flag or NEXUS_* variable has no line; pointing at the file's line would mislead.
   const fromFlag = setBy(source.overrides, segments);
   if (fromFlag !== undefined) return { path: jsonPath, message: problem.message, source: 'command line' };
