@@ -54,6 +54,10 @@ const MAX_LINE_CHARS = 4096;
  * gone; rejects only when the program could not be started.
  */
 export function runProcess(options: RunProcessOptions): Promise<ProcessOutcome> {
+  if ([...options.args, ...Object.keys(options.env), ...Object.values(options.env)].some((value) => value.includes('\0'))) {
+    // The kernel takes C strings: a NUL would silently cut the value, so refuse it.
+    return Promise.reject(new NexusError('INVALID_ARGUMENTS', 'Command arguments and environment values must not contain NUL characters', { details: { command: options.file } }));
+  }
   return new Promise((resolve, reject) => {
     const started = performance.now();
     const child = spawn(options.file, [...options.args], {

@@ -130,6 +130,11 @@ describe('command plugins: substitution and sandbox', () => {
     expect(JSON.parse(textOf(result))).toEqual(['${b}; rm -rf / $(id)', 'pre-two words-post', '${a} stays', '3.5', '{"k":[1]}']);
   });
 
+  it('refuses a NUL in a value instead of letting the kernel cut it short', async () => {
+    const { client } = await startFromFile({ plugins: [argv] });
+    expect(codeOf(await call(client, 'argv', { a: 'safe\u0000--danger', b: '', n: 1, obj: {} }))).toBe('INVALID_ARGUMENTS');
+  });
+
   it('kills a plugin and its process group at timeout_secs (PLUGIN_TIMEOUT)', async () => {
     const lifeline = await lifelineServer();
     cleanups.push(() => lifeline.close());
