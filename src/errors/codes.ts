@@ -115,6 +115,7 @@ export const ERROR_CODES = {
   WORKFLOW_CYCLE: spec(508, INVALID_PARAMS, 'A workflow calls itself, directly or through other saved workflows; the call was refused before it ran.'),
   WORKFLOW_TIMEOUT: spec(504, INTERNAL, 'The workflow did not finish within workflows.timeout_secs (or its own timeout_secs); the running step was aborted and the rest skipped.'),
   WORKFLOW_INTERRUPTED: spec(500, INTERNAL, 'The run was still in progress when the Nexus process running it stopped (crash, kill); the next start marked it failed.'),
+  TASK_NOT_SUPPORTED: spec(400, -32601, 'A task-augmented tools/call named a tool whose execution.taskSupport does not allow tasks (only workflow tools do); call it without `task`.'),
 
   INTERNAL_ERROR: spec(500, INTERNAL, 'An unexpected fault inside Nexus; the trace id in details finds it in the logs.'),
 } as const satisfies Record<string, ErrorCodeSpec>;

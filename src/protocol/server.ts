@@ -30,6 +30,7 @@ import { paginate } from './pagination.js';
 import type { PromptRegistry } from './prompts.js';
 import type { ResourceRegistry } from './resources.js';
 import type { ProtocolSession, SessionHub } from './session-hub.js';
+import type { ToolTaskRunner } from './tasks.js';
 
 /** What the protocol layer needs from the runtime. */
 export interface ProtocolServices {
@@ -44,6 +45,8 @@ export interface ProtocolServices {
   readonly logger: Logger;
   /** Per-principal tool visibility (scopes, tenant overrides); everything is visible without it. */
   readonly toolAccess?: ToolAccess | undefined;
+  /** MCP tasks for tools that declare taskSupport; without it the tasks capability is not offered. */
+  readonly tasks?: ToolTaskRunner | undefined;
 }
 
 /** Which tools a caller sees: the spec lets tools/list vary per authorization. */
@@ -83,8 +86,10 @@ export function createProtocolServer(services: ProtocolServices, options: Create
         prompts: { listChanged: true },
         completions: {},
         logging: {},
+        ...(services.tasks ? { tasks: services.tasks.capability } : {}),
       },
       instructions: INSTRUCTIONS,
+      ...(services.tasks ? { taskStore: services.tasks.store } : {}),
     },
   );
   const session: ProtocolSession = { id: randomUUID(), transport: options.transport, server, subscriptions: new Set(), tenant: 'default' };
@@ -124,12 +129,15 @@ export function createProtocolServer(services: ProtocolServices, options: Create
     // A tool the caller's tenant has switched off is unknown to it; one outside the caller's own
     // scopes reaches the executor, which refuses it with FORBIDDEN and an audit record.
     const caller = principal(extra);
-    await handle(async () => {
-      const entry = services.tools.resolve(request.params.name);
-      if (services.toolAccess && !services.toolAccess.tenantAllows(caller.tenant, entry.tool.name)) {
+    const entry = await handle(async () => {
+      const resolved = services.tools.resolve(request.params.name);
+      if (services.toolAccess && !services.toolAccess.tenantAllows(caller.tenant, resolved.tool.name)) {
         throw new NexusError('TOOL_NOT_FOUND', `Unknown tool: ${request.params.name}`, { details: { tool: request.params.name } });
       }
+      return resolved;
     });
+    const tasks = services.tasks;
+    if (request.params.task !== undefined && tasks) return handle(() => tasks.start({ entry, request, extra, principal: caller }));
     const link = clientLink({ server, extra, minimumLevel: () => minimumLevel, sessionId: session.id });
     return services.executor.call({ name: request.params.name, args: request.params.arguments ?? {}, principal: caller, link, signal: extra.signal });
   });

@@ -12,6 +12,7 @@ import { PromptRegistry } from '../protocol/prompts.js';
 import { ResourceRegistry } from '../protocol/resources.js';
 import { createProtocolServer, type CreateProtocolServerOptions } from '../protocol/server.js';
 import { SessionHub, type ProtocolSession } from '../protocol/session-hub.js';
+import { ToolTaskRunner } from '../protocol/tasks.js';
 import { openDatabase, resolveDatabasePath, type SqliteDatabase } from '../storage/sqlite/database.js';
 import { NexusError } from '../errors/index.js';
 import { createEmbedder } from '../memory/embedders/index.js';
@@ -60,6 +61,8 @@ export class Runtime {
   readonly commandPlugins: CommandPluginManager;
   /** Workflow engine, saved workflows (also exposed as workflow.<name> tools) and run records. */
   readonly workflows: WorkflowService;
+  /** MCP tasks (task-augmented tools/call) for the tools that allow them. */
+  readonly toolTasks: ToolTaskRunner;
   /** Authentication, scopes, rate limits, quotas, tenants and the audit log. */
   readonly auth: AuthServices;
   private readonly plugins: LoadedPlugin[] = [];
@@ -90,6 +93,8 @@ export class Runtime {
     registerMemoryResources(this.resources, () => this.memory);
     this.workflows = new WorkflowService({ registry: this.tools, config, logger: this.logger, database: () => this.database, savedTool: (saved) => savedWorkflowTool(this.workflows, this.tools, saved) });
     for (const tool of workflowTools(this.workflows)) this.tools.register({ ...tool, source: 'builtin' });
+    this.toolTasks = new ToolTaskRunner({ executor: this.executor, logger: this.logger });
+    this.onClose(() => this.toolTasks.close());
     this.tools.on('changed', () => this.sessions.broadcast('tools'));
     this.resources.on('changed', () => this.sessions.broadcast('resources'));
     this.prompts.on('changed', () => this.sessions.broadcast('prompts'));
@@ -192,6 +197,7 @@ export class Runtime {
         sessions: this.sessions,
         logger: this.logger,
         toolAccess: this.auth.policy,
+        tasks: this.toolTasks,
       },
       options,
     );

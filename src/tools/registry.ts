@@ -137,6 +137,7 @@ export class ToolRegistry extends EventEmitter<{ changed: [] }> {
       inputSchema: entry.input.jsonSchema as WireTool['inputSchema'],
       ...(entry.output ? { outputSchema: withErrorShape(entry.output.jsonSchema) } : {}),
       ...(tool.annotations ? { annotations: tool.annotations } : {}),
+      ...(tool.taskSupport ? { execution: { taskSupport: tool.taskSupport } } : {}),
     };
   }
 }

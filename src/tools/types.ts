@@ -97,6 +97,8 @@ export interface Tool<Input = unknown> {
   timeoutSecs?: number;
   /** Where it comes from, for `nexus tools` and `nexus info`. */
   source?: 'builtin' | 'plugin' | 'command-plugin' | 'workflow' | 'fixture';
+  /** Whether a client may run it as an MCP task (`execution.taskSupport`); absent means forbidden. */
+  taskSupport?: 'optional' | undefined;
   execute(input: Input, context: ToolContext): Promise<ToolOutput>;
 }
 

@@ -94,6 +94,7 @@ export function workflowTools(service: WorkflowService): Tool[] {
     outputSchema: runResultSchema,
     annotations: RUN_ANNOTATIONS,
     timeoutSecs,
+    taskSupport: 'optional',
     async execute(args, context) {
       const workflow = service.compile({ steps: args.steps, output: args.output, timeout_secs: args.timeout_secs }, args.name);
       return report(await service.run({ workflow, input: { ...args.context, ...args.input }, context }), workflow);
@@ -114,6 +115,7 @@ export function workflowTools(service: WorkflowService): Tool[] {
     outputSchema: runResultSchema,
     annotations: RUN_ANNOTATIONS,
     timeoutSecs,
+    taskSupport: 'optional',
     async execute(args, context) {
       const workflow = service.compile({ steps: args.steps }, 'tools.chain', 'chain');
       return report(await service.run({ workflow, input: args.input ?? {}, context }), workflow);
@@ -240,6 +242,7 @@ export function workflowTools(service: WorkflowService): Tool[] {
     outputSchema: runResultSchema,
     annotations: RUN_ANNOTATIONS,
     timeoutSecs,
+    taskSupport: 'optional',
     async execute(args, context) {
       const saved = findSaved(service, context.principal.tenant, args.name, args.version);
       const checked = compileSchema(saved.inputSchema as JsonSchemaObject, ajv, 'input').validate({ ...args.inputs, ...args.input });
@@ -297,6 +300,7 @@ export function savedWorkflowTool(service: WorkflowService, registry: ToolRegist
     outputSchema: runResultSchema,
     annotations: derivedAnnotations(saved, registry),
     timeoutSecs,
+    taskSupport: 'optional',
     source: 'workflow',
     async execute(input, context) {
       if (context.principal.tenant !== saved.tenant) throw notFound(saved.name);
