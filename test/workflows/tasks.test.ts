@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { CallToolResultSchema, CreateTaskResultSchema, TaskStatusNotificationSchema, type CallToolResult, type Task } from '@modelcontextprotocol/sdk/types.js';
+import { CallToolResultSchema, CreateTaskResultSchema, TaskStatusNotificationSchema, type Task } from '@modelcontextprotocol/sdk/types.js';
 import { nextFinishedRun, startWorkflowRuntime, type WorkflowHarness } from './support.js';
 
 let harness: WorkflowHarness | undefined;
@@ -57,7 +57,7 @@ describe('workflow tools as MCP tasks (2025-11-25)', () => {
     const completed = statusNotification(h, task.taskId, (update) => update.status === 'completed');
     h.control.release('g');
     await completed;
-    const result = (await h.client.experimental.tasks.getTaskResult(task.taskId, CallToolResultSchema)) as CallToolResult;
+    const result = await h.client.experimental.tasks.getTaskResult(task.taskId, CallToolResultSchema);
     expect(result.structuredContent).toMatchObject({ workflow: 'as-task', status: 'succeeded', output: { text: 'value 42' } });
   });
 
@@ -82,7 +82,7 @@ describe('workflow tools as MCP tasks (2025-11-25)', () => {
     const task = await createTask(h, 'tools.chain', { steps: [{ tool: 'json.query', args: { json: {}, path: 'missing' } }] });
     const failed = await statusNotification(h, task.taskId, (update) => update.status === 'failed');
     expect(failed.status).toBe('failed');
-    const result = (await h.client.experimental.tasks.getTaskResult(task.taskId, CallToolResultSchema)) as CallToolResult;
+    const result = await h.client.experimental.tasks.getTaskResult(task.taskId, CallToolResultSchema);
     expect(result.isError).toBe(true);
     expect(result.structuredContent).toMatchObject({ code: 'JSON_PATH_NOT_FOUND', details: { step: 'step_0' } });
   });
