@@ -9,8 +9,9 @@ import {
   type Progress,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { ToolCallRecord } from '../src/tools/executor.js';
-import { defineTool, type Tool, type ToolContext } from '../src/tools/types.js';
+import { defineTool, type Tool } from '../src/tools/types.js';
 import { startTestRuntime, type TestRuntime } from './support/runtime.js';
+import { deferred, testTool } from './support/tools.js';
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -23,29 +24,7 @@ async function harness(...args: Parameters<typeof startTestRuntime>): Promise<Te
   return started;
 }
 
-/** A promise with its resolver, for waiting on events instead of time. */
-function deferred<T = void>(): { promise: Promise<T>; resolve: (value: T) => void } {
-  let resolve!: (value: T) => void;
-  const promise = new Promise<T>((done) => {
-    resolve = done;
-  });
-  return { promise, resolve };
-}
-
 const HINTS = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false };
-
-/** A test tool with no input that runs `body`. */
-function testTool(name: string, body: (context: ToolContext) => Promise<{ data?: unknown; text?: string }>, extra: Pick<Tool, 'timeoutSecs'> = {}): Tool {
-  return defineTool({
-    name,
-    title: name,
-    description: `test tool ${name}`,
-    inputSchema: z.strictObject({}),
-    annotations: HINTS,
-    execute: (_input, context) => body(context),
-    ...extra,
-  });
-}
 
 function errorOf(result: Awaited<ReturnType<Client['callTool']>>): { code: string; message: string; details: Record<string, unknown> } {
   expect(result.isError).toBe(true);

@@ -1,6 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { z } from 'zod';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -10,10 +9,10 @@ import { startHttpServer, type HttpServerHandle } from '../../src/http/server.js
 import { createSilentLogger } from '../../src/logging/index.js';
 import { createRuntime, type Runtime } from '../../src/runtime/runtime.js';
 import type { ToolCallRecord } from '../../src/tools/executor.js';
-import { defineTool, type Tool, type ToolContext } from '../../src/tools/types.js';
 import { exitOf, runCli, spawnCli, StderrLines } from '../support/cli.js';
 import { rawRequest, sseMessages, type RawResponse } from '../support/http.js';
 import { tempDir } from '../support/runtime.js';
+import { deferred, testTool } from '../support/tools.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -48,23 +47,6 @@ async function connect(url: string, options: { headers?: Record<string, string>;
   await client.connect(transport);
   cleanups.push(() => client.close());
   return client;
-}
-
-function deferred<T = void>(): { promise: Promise<T>; resolve: (value: T) => void } {
-  let resolve!: (value: T) => void;
-  const promise = new Promise<T>((done) => (resolve = done));
-  return { promise, resolve };
-}
-
-function testTool(name: string, body: (context: ToolContext) => Promise<{ data?: unknown }>): Tool {
-  return defineTool({
-    name,
-    title: name,
-    description: `test tool ${name}`,
-    inputSchema: z.strictObject({}),
-    annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
-    execute: (_input, context) => body(context),
-  });
 }
 
 const MCP_HEADERS = { 'Content-Type': 'application/json', Accept: 'application/json, text/event-stream' };

@@ -7,6 +7,7 @@ import { LineTransport } from '../../src/transport/stdio.js';
 import { childEnv, exitOf, JsonLines, NEXUS_BIN, spawnCli } from '../support/cli.js';
 import { writeE2eConfig } from '../support/e2e-plugin.js';
 import { tempDir } from '../support/runtime.js';
+import { deferred } from '../support/tools.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -77,15 +78,19 @@ describe('stdio: shutdown', () => {
     return client;
   }
 
+  /** Starts test.sleep, waits until it runs (its first progress), sends SIGTERM, returns the call's result. */
+  async function sigtermDuringSleep(child: ChildProcessWithoutNullStreams, ms: number): Promise<Awaited<ReturnType<Client['callTool']>>> {
+    const client = await connectTo(child);
+    const running = deferred();
+    const call = client.callTool({ name: 'test.sleep', arguments: { ms } }, undefined, { onprogress: () => running.resolve() });
+    await running.promise;
+    child.kill('SIGTERM');
+    return call;
+  }
+
   it('SIGTERM lets an in-flight call finish (grace), then exits 0', async () => {
     const { child } = spawnStdio();
-    const client = await connectTo(child);
-    let started!: () => void;
-    const running = new Promise<void>((resolve) => (started = resolve));
-    const call = client.callTool({ name: 'test.sleep', arguments: { ms: 300 } }, undefined, { onprogress: () => started() });
-    await running;
-    child.kill('SIGTERM');
-    const result = await call;
+    const result = await sigtermDuringSleep(child, 300);
     expect(result.isError).toBeUndefined();
     expect(result.structuredContent).toEqual({ slept: 300 });
     expect(await exitOf(child)).toBe(0);
@@ -93,13 +98,7 @@ describe('stdio: shutdown', () => {
 
   it('after the grace period an in-flight call is cancelled with SHUTTING_DOWN, and the exit is still 0', async () => {
     const { child, stderr } = spawnStdio({ shutdown_grace_secs: 0.1 });
-    const client = await connectTo(child);
-    let started!: () => void;
-    const running = new Promise<void>((resolve) => (started = resolve));
-    const call = client.callTool({ name: 'test.sleep', arguments: { ms: 600_000 } }, undefined, { onprogress: () => started() });
-    await running;
-    child.kill('SIGTERM');
-    const result = await call;
+    const result = await sigtermDuringSleep(child, 600_000);
     expect(result.isError).toBe(true);
     expect((result.structuredContent as { code: string }).code).toBe('SHUTTING_DOWN');
     expect(await exitOf(child)).toBe(0);
@@ -141,9 +140,10 @@ describe('stdio: the protocol channel', () => {
     }
     // --debug produced traces, and they went to stderr as JSON log records.
     const traces = stderr.records().filter((record) => record['msg'] === 'tool call end');
-    expect(traces.map((record) => [record['tool'], record['outcome'], record['errorCode']])).toEqual([
-      ['echo', 'ok', undefined],
+    // The two calls run concurrently, so their traces may come in either order.
+    expect(traces.map((record) => [record['tool'], record['outcome'], record['errorCode']]).sort()).toEqual([
       ['echo', 'error', 'INVALID_ARGUMENTS'],
+      ['echo', 'ok', undefined],
     ]);
     expect(stdout.text).not.toContain('tool call');
   });
