@@ -4,7 +4,7 @@ import type { ToolRegistry } from '../tools/registry.js';
 import type { ClientLink, ToolContext } from '../tools/types.js';
 import type { CompiledWorkflow, ParallelStep, Step, ToolStep, WorkflowLimits } from './definition.js';
 import { evaluate, ExpressionEvalError, NO_VALUE, truthy } from './expression.js';
-import { fillMissing, stepValue } from './piping.js';
+import { fillMissing, stepValue, stringsWhereDeclared } from './piping.js';
 import { render, type RenderSite } from './template.js';
 
 export type RunStatus = 'running' | 'succeeded' | 'failed' | 'cancelled';
@@ -219,8 +219,9 @@ class Run {
     const site: RenderSite = { step: step.id, tool: step.tool };
     let args: Record<string, unknown>;
     try {
-      args = render(step.args, scope, site) as Record<string, unknown>;
-      args = fillMissing(this.deps.registry.resolve(step.tool), args, pipeFrom);
+      const entry = this.deps.registry.resolve(step.tool);
+      args = stringsWhereDeclared(entry, step.args, render(step.args, scope, site) as Record<string, unknown>);
+      args = fillMissing(entry, args, pipeFrom);
     } catch (error) {
       return { ok: false, error: NexusError.from(error) };
     }

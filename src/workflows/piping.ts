@@ -60,6 +60,19 @@ export function fillMissing(entry: RegisteredTool, args: Record<string, unknown>
   return { ...args, [missing]: declaredString(entry, missing) && typeof value !== 'string' ? (JSON.stringify(value) ?? 'null') : value };
 }
 
+/**
+ * A whole-string template (`"{{steps.x.items}}"`) keeps its value's type; when the argument it fills
+ * is declared as a string, the value goes in as JSON text instead, as piped values do.
+ */
+export function stringsWhereDeclared(entry: RegisteredTool, raw: Record<string, unknown>, rendered: Record<string, unknown>): Record<string, unknown> {
+  let out = rendered;
+  for (const [name, value] of Object.entries(rendered)) {
+    if (typeof raw[name] !== 'string' || typeof value === 'string' || !declaredString(entry, name)) continue;
+    out = { ...out, [name]: JSON.stringify(value) ?? 'null' };
+  }
+  return out;
+}
+
 function declaredString(entry: RegisteredTool, name: string): boolean {
   const property = entry.input.jsonSchema.properties?.[name];
   return typeof property === 'object' && property !== null && (property as { type?: unknown }).type === 'string';

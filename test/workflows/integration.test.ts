@@ -1,4 +1,4 @@
-import { mkdirSync, realpathSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -95,6 +95,50 @@ describe('the roadmap example', () => {
     expect(viaWorkflow.code).toBe(direct.code);
     expect(viaWorkflow.details['step']).toBe('sneak');
     expect(api.hits()).toBe(0);
+  });
+});
+
+describe('the realistic example from docs/workflows.md', () => {
+  it('fetches issues, filters the labelled ones, stores and writes them in parallel, and notifies', async () => {
+    const issues = [
+      { title: 'crash on start', labels: [{ name: 'bug' }] },
+      { title: 'add dark mode', labels: [{ name: 'feature' }] },
+      { title: 'leak in cache', labels: [{ name: 'bug' }, { name: 'perf' }] },
+    ];
+    const api = await httpServer((_count, url) => (url.startsWith('/repos/') ? { status: 200, body: issues } : { status: 202, body: { ok: true } }));
+    const hook = await httpServer(() => ({ status: 202, body: { ok: true } }));
+    const temp = tempDir('nexus-wf-');
+    cleanups.push(() => temp.remove());
+    const reports = realpathSync(temp.dir);
+    const harness = await start({
+      http_client: { allowed_hosts: [`127.0.0.1:${api.port}`, `127.0.0.1:${hook.port}`] },
+      security: { allowed_write_paths: [reports], allowed_read_paths: [reports] },
+    });
+    const hasMemory = harness.runtime.tools.list().some((entry) => entry.tool.name === 'memory.store');
+    const store = hasMemory
+      ? { id: 'store', tool: 'memory.store', args: { key: 'digest:{{input.repo}}', value: '{{steps.labelled.value}}', tags: ['digest'] } }
+      : { id: 'store', tool: 'test.capture', args: { value: '{{steps.labelled.value}}' } };
+    const defined = await harness.call('workflow.define', {
+      name: 'issue_digest',
+      description: 'Fetches open issues, keeps the labelled ones, stores a digest and posts it to a webhook',
+      input_schema: { type: 'object', properties: { repo: { type: 'string' }, label: { type: 'string', default: 'bug' } }, required: ['repo'] },
+      steps: [
+        { id: 'issues', tool: 'http.request', args: { url: `http://127.0.0.1:${api.port}/repos/{{input.repo}}/issues?state=open` }, fail_if: 'result.status >= 500', on_error: 'retry', retries: 2, timeout_secs: 20 },
+        { id: 'labelled', tool: 'json.query', args: { json: '{{steps.issues.body}}', path: "$[?@.labels[?@.name == '{{input.label}}']].title" } },
+        {
+          id: 'save',
+          parallel: [store, { id: 'note', tool: 'fs.write_file', args: { path: path.join(reports, 'digest.json'), content: '{{steps.labelled.value}}' }, on_error: 'continue' }],
+        },
+        { id: 'notify', tool: 'http.request', if: 'len(steps.labelled.value) > 0', args: { url: `http://127.0.0.1:${hook.port}/digest`, method: 'POST', json: { repo: '{{input.repo}}', count: '{{steps.labelled.count}}', titles: '{{steps.labelled.value}}' } } },
+      ],
+      output: { repo: '{{input.repo}}', count: '{{steps.labelled.count}}', notified: '{{steps.notify.status}}' },
+    });
+    expect(defined.isError).toBeFalsy();
+    const run = runOf(await harness.call('workflow.issue_digest', { repo: 'acme/widgets' }));
+    expect(run.output).toEqual({ repo: 'acme/widgets', count: 2, notified: 202 });
+    expect(JSON.parse(readFileSync(path.join(reports, 'digest.json'), 'utf8'))).toEqual(['crash on start', 'leak in cache']);
+    expect(hook.hits()).toBe(1);
+    if (hasMemory) expect((await harness.call('memory.recall', { key: 'digest:acme/widgets' })).structuredContent).toMatchObject({ value: ['crash on start', 'leak in cache'] });
   });
 });
 
