@@ -7,6 +7,7 @@ import { kvIndexText } from './index-text.js';
 import type { KvItem, KvStore } from './kv-store.js';
 import { fuse } from './search/fusion.js';
 import { makeSnippet } from './snippet.js';
+import { stem, tokenize } from './text/index.js';
 import type { EmbedderCount, VectorIndex, VectorKind } from './vector-index.js';
 
 export type SearchMode = 'hybrid' | 'semantic' | 'fulltext';
@@ -56,6 +57,11 @@ interface Ranked {
   score: number;
 }
 
+interface Records {
+  items: Map<string, KvItem>;
+  messages: Map<string, Message>;
+}
+
 export interface MemorySearchOptions {
   kv: KvStore;
   conversations: ConversationStore;
@@ -69,12 +75,32 @@ export interface MemorySearchOptions {
 /** Candidates fetched per list before fusion and filtering. */
 const MIN_CANDIDATES = 50;
 const MAX_CANDIDATES = 1000;
+/**
+ * Reciprocal rank fusion constant for hybrid search. Smaller than the customary 60 so that a
+ * top-ranked hit of either list keeps its lead over items both lists rank mediocrely.
+ */
+const HYBRID_RRF_K = 30;
+/** Fusion weight of the "author named in the query" ranking (full text has 1). */
+const AUTHOR_WEIGHT = 0.5;
+
+/** Stems of every word of a query (stop words included: a role such as "user" may be one). */
+function queryStemSet(query: string): Set<string> {
+  return new Set(tokenize(query).map(stem));
+}
+
+/** Whether the query names the message's author (its name, else its role), every word of it. */
+function authorIsNamed(message: Message, queryStems: ReadonlySet<string>): boolean {
+  const author = tokenize(message.name ?? message.role).map(stem);
+  return author.length > 0 && author.every((word) => queryStems.has(word));
+}
 
 /**
  * Ranked retrieval over key-value items and messages. `fulltext` is BM25 over the FTS5 index;
  * `semantic` is cosine similarity over vectors of the current embedder only; `hybrid` fuses the
  * two rankings with reciprocal rank fusion, so an item either one finds can surface and items
- * both find rise. Scores: BM25 (fulltext), cosine similarity (semantic), fused RRF (hybrid).
+ * both find rise; the vector ranking counts as much as the embedder's `fusionWeight` says, and
+ * messages by someone the query names get a third, smaller vote. Scores: BM25 (fulltext), cosine
+ * similarity (semantic), fused RRF (hybrid).
  */
 export class MemorySearch {
   private staleEmbedders: EmbedderCount[] = [];
@@ -143,9 +169,22 @@ export class MemorySearch {
     const candidates = Math.min(MAX_CANDIDATES, Math.max(MIN_CANDIDATES, request.k * 4));
     const text = request.mode === 'semantic' ? [] : await this.textRanking(tenant, request, kinds, candidates);
     const vector = request.mode === 'fulltext' ? [] : await this.vectorRanking(tenant, request, kinds, candidates, options.signal);
-    const ranked = request.mode === 'hybrid' ? fuse([text, vector]) : request.mode === 'fulltext' ? text : vector;
-    const hits = await this.hydrate(tenant, request, ranked);
-    return { hits, status: this.status() };
+    if (request.mode !== 'hybrid') {
+      const ranked = request.mode === 'fulltext' ? text : vector;
+      return { hits: this.assemble(request, ranked, await this.load(tenant, ranked)), status: this.status() };
+    }
+    const weights = [1, this.options.embedder?.fusionWeight ?? 1];
+    const fused = fuse([text, vector], { k: HYBRID_RRF_K, weights });
+    const records = await this.load(tenant, fused);
+    // A question that names someone ("what did Caroline research?") is usually answered by what
+    // that person said: messages whose author the query names form a third, weaker ranking.
+    const named = queryStemSet(request.query);
+    const authored = fused.filter((entry) => {
+      const message = records.messages.get(entry.id);
+      return message !== undefined && authorIsNamed(message, named);
+    });
+    const ranked = authored.length === 0 ? fused : fuse([text, vector, authored], { k: HYBRID_RRF_K, weights: [...weights, AUTHOR_WEIGHT] });
+    return { hits: this.assemble(request, ranked, records), status: this.status() };
   }
 
   /** BM25 hits of each kind, merged by score (both tables score with the same analysis). */
@@ -204,20 +243,23 @@ export class MemorySearch {
       .map((hit) => ({ id: `${hit.kind}:${hit.refId}`, score: 1 - hit.distance }));
   }
 
-  /** Loads the ranked records, drops what filters exclude (or what vanished), keeps the first k. */
-  private async hydrate(tenant: string, request: SearchRequest, ranked: readonly Ranked[]): Promise<SearchHit[]> {
+  /** Loads the ranked records (kv items and messages), by ranked id. */
+  private async load(tenant: string, ranked: readonly Ranked[]): Promise<Records> {
     const ids = (kind: VectorKind): number[] => ranked.filter((entry) => entry.id.startsWith(`${kind}:`)).map((entry) => Number(entry.id.slice(kind.length + 1)));
     const [items, messages] = await Promise.all([this.options.kv.getByIds(tenant, ids('kv'), this.options.clock()), this.options.conversations.messagesBySeq(tenant, ids('message'))]);
-    const itemById = new Map(items.map((item) => [`kv:${item.id}`, item]));
-    const messageById = new Map(messages.map((message) => [`message:${message.seq}`, message]));
+    return { items: new Map(items.map((item) => [`kv:${item.id}`, item])), messages: new Map(messages.map((message) => [`message:${message.seq}`, message])) };
+  }
+
+  /** Hits in ranked order, without what filters exclude (or what vanished), the first k. */
+  private assemble(request: SearchRequest, ranked: readonly Ranked[], records: Records): SearchHit[] {
     const hits: SearchHit[] = [];
     for (const entry of ranked) {
       if (hits.length >= request.k) break;
-      const item = itemById.get(entry.id);
+      const item = records.items.get(entry.id);
       if (item !== undefined && this.itemMatches(item, request)) {
         hits.push({ kind: 'kv', item, score: entry.score, snippet: makeSnippet(kvIndexText(item.key, item.value) ?? '', request.query) });
       }
-      const message = messageById.get(entry.id);
+      const message = records.messages.get(entry.id);
       if (message !== undefined) hits.push({ kind: 'message', message, score: entry.score, snippet: makeSnippet(message.content, request.query) });
     }
     return hits;

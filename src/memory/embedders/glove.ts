@@ -7,6 +7,8 @@ import type { Embedder } from './types.js';
 const ALGORITHM_VERSION = 1;
 export const GLOVE_EMBEDDER_ID = `glove-wink-100d-sif@${GLOVE_TABLE_VERSION}.${ALGORITHM_VERSION}`;
 const DIMENSIONS = 100;
+/** Relative trust in hybrid fusion (full text = 1); see docs/memory.md for how it was chosen. */
+const GLOVE_FUSION_WEIGHT = 0.4;
 /** Words the table lacks: a light stem is tried before the word is dropped. */
 const MIN_STEM_LENGTH = 3;
 
@@ -25,6 +27,8 @@ export interface GloveEmbedderOptions {
 export class GloveEmbedder implements Embedder {
   readonly id = GLOVE_EMBEDDER_ID;
   readonly dimensions = DIMENSIONS;
+  /** Averaged word vectors find topic, not specifics: in hybrid search they refine full text rather than equal it. */
+  readonly fusionWeight = GLOVE_FUSION_WEIGHT;
   readonly #dataDir: string;
   #table: Promise<GloveTable> | undefined;
 

@@ -8,6 +8,12 @@ export interface Embedder {
   readonly id: string;
   /** Vector length. For HTTP embedders it may be unknown (0) until the first call. */
   readonly dimensions: number;
+  /**
+   * How far hybrid search trusts this embedder's ranking next to full text (reciprocal rank fusion
+   * weight; full text has 1). Default 1; the offline word-vector embedder ranks less sharply than
+   * BM25, so it sets less.
+   */
+  readonly fusionWeight?: number;
   /** Embeds a batch; vectors are L2-normalised so cosine similarity is a dot product. */
   embed(texts: readonly string[], options?: { signal?: AbortSignal }): Promise<Float32Array[]>;
   /** Releases anything held (worker, sockets). */
