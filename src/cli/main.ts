@@ -3,7 +3,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { LATEST_PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { loadConfig, LOG_LEVELS, type LoadedConfig, type NexusConfigInput } from '../config/index.js';
 import { NexusError, toCliError } from '../errors/index.js';
-import { startHttpServer, type HttpServerHandle } from '../http/server.js';
+import type { HttpServerHandle } from '../http/server.js';
 import { createRuntime, type Runtime } from '../runtime/runtime.js';
 import { NEXUS_VERSION } from '../runtime/version.js';
 import { registerAuthCommands } from './auth-commands.js';
@@ -64,6 +64,8 @@ async function serve(options: GlobalOptions & { host?: string; port?: string; ht
   };
   try {
     if (options.http !== false) {
+      // Loaded on demand: `nexus --stdio` (what desktop clients spawn) starts faster without the HTTP stack.
+      const { startHttpServer } = await import('../http/server.js');
       http = await startHttpServer(runtime, { host: runtime.config.host, port: runtime.config.port });
       runtime.logger.info({ url: `${http.url}/mcp`, health: `${http.url}/health` }, 'Nexus listening (Streamable HTTP at /mcp, legacy SSE at /sse)');
     }
