@@ -72,11 +72,12 @@ const MAX_BUFFERED = 200_000;
  * The audit log. `record` only appends to a buffer (the request path never waits for SQLite);
  * batches are written every `flushIntervalMs` or when `batchSize` records are waiting, in one
  * transaction each. `close()` writes whatever is left, so a clean shutdown loses nothing. Records
- * older than `retentionDays` are swept at most hourly, piggy-backing on flushes.
+ * older than `retentionDays` are swept hourly (by a timer, and by flushes when an hour has passed).
  */
 export class AuditLog {
   private buffer: AuditRecord[] = [];
   private timer: NodeJS.Timeout | undefined;
+  private sweeper: NodeJS.Timeout | undefined;
   private chain: Promise<void> = Promise.resolve();
   private lastSweep = Number.NEGATIVE_INFINITY;
   private storeHandle: AuditStore | undefined;
@@ -122,6 +123,7 @@ export class AuditLog {
   /** Final flush; later records are still accepted and written by a later flush() call. */
   async close(): Promise<void> {
     this.closed = true;
+    clearInterval(this.sweeper);
     await this.flush();
     if (this.buffer.length > 0) this.options.logger.error({ lost: this.buffer.length }, 'audit records could not be written before shutdown');
   }
@@ -137,6 +139,8 @@ export class AuditLog {
   private openStore(): void {
     try {
       void this.store;
+      // Retention also holds while nothing is being written.
+      this.sweeper ??= setInterval(() => void this.flush(), SWEEP_EVERY_MS).unref();
     } catch (error) {
       this.options.logger.error({ err: error }, 'audit store could not be opened; records stay buffered');
     }
