@@ -169,7 +169,10 @@ export class SqliteRunStore implements RunStore {
       let failed = 0;
       for (const row of rows) {
         if (ownerAlive(row.owner, this.owner)) continue;
-        const steps = (JSON.parse(row.steps) as StepRecord[]).map((step) => (step.status === 'running' ? { ...step, status: 'failed' as const, error: { code: 'WORKFLOW_INTERRUPTED', message } } : step));
+        const steps = (JSON.parse(row.steps) as StepRecord[]).map((step): StepRecord => {
+          if (step.status === 'running') return { ...step, status: 'failed', error: { code: 'WORKFLOW_INTERRUPTED', message } };
+          return step.status === 'pending' ? { ...step, status: 'skipped' } : step;
+        });
         this.db.statement("UPDATE workflow_runs SET status = 'failed', error = ?, steps = ?, finished_at = ? WHERE id = ? AND status = 'running'").run(error, JSON.stringify(steps), finishedAt, row.id);
         failed += 1;
       }
