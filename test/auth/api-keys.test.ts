@@ -1,28 +1,12 @@
 import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ApiKeyService, parseApiKey, parseExpiry } from '../../src/auth/api-keys.js';
 import { ManualClock } from '../../src/auth/clock.js';
 import { SqliteApiKeyStore, SqliteTenantStore } from '../../src/auth/sqlite-auth-stores.js';
 import { TenantService } from '../../src/auth/tenants.js';
-import { openDatabase, type SqliteDatabase } from '../../src/storage/sqlite/database.js';
-import { tempDir } from '../support/runtime.js';
+import { useTempDatabases } from './temp-database.js';
 
-const cleanups: Array<() => void> = [];
-afterEach(() => {
-  for (const cleanup of cleanups.splice(0).reverse()) cleanup();
-});
-
-function database(): { db: SqliteDatabase; file: string } {
-  const folder = tempDir('nexus-keys-');
-  const file = path.join(folder.dir, 'nexus.db');
-  const db = openDatabase({ path: file });
-  cleanups.push(() => {
-    db.close();
-    folder.remove();
-  });
-  return { db, file };
-}
+const database = useTempDatabases();
 
 describe('API keys', () => {
   it('issues nxk_<id>_<secret> keys, verifies them, and stores only a salted hash', async () => {

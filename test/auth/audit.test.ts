@@ -1,27 +1,11 @@
-import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AuditLog, type AuditRecord } from '../../src/auth/audit.js';
 import { ManualClock } from '../../src/auth/clock.js';
 import { SqliteAuditStore } from '../../src/auth/sqlite-audit-store.js';
 import { createSilentLogger } from '../../src/logging/index.js';
-import { openDatabase, type SqliteDatabase } from '../../src/storage/sqlite/database.js';
-import { tempDir } from '../support/runtime.js';
+import { useTempDatabases } from './temp-database.js';
 
-const cleanups: Array<() => void> = [];
-afterEach(() => {
-  for (const cleanup of cleanups.splice(0).reverse()) cleanup();
-});
-
-function openTemp(): { db: SqliteDatabase } {
-  const folder = tempDir('nexus-audit-');
-  const file = path.join(folder.dir, 'nexus.db');
-  const db = openDatabase({ path: file });
-  cleanups.push(() => {
-    db.close();
-    folder.remove();
-  });
-  return { db };
-}
+const openTemp = useTempDatabases();
 
 function call(tool: string, overrides: Partial<AuditRecord> = {}): Omit<AuditRecord, 'time'> {
   return { event: 'tool_call', tenant: 'acme', principal: 'key:1', tool, argsDigest: 'd'.repeat(64), outcome: 'ok', errorCode: null, durationMs: 1, traceId: 't', remoteAddress: null, detail: null, ...overrides };
