@@ -266,6 +266,8 @@ const workflowsSchema = z
     max_concurrency: z.number().int().min(1).max(256).default(16),
     /** Largest workflow output kept in a run record (serialised JSON); larger outputs are recorded as truncated. */
     max_recorded_output_bytes: byteCount.default(256 * 1024),
+    /** Finished run records older than this many days are deleted (at start-up and every few hours); 0 keeps them forever. */
+    run_retention_days: z.number().int().min(0).max(36_500).default(30),
   })
   .prefault({});
 

@@ -17,6 +17,8 @@ import type { RunRecord, RunStore, SavedWorkflow, WorkflowStore } from './store.
 /** Names of the built-in workflow tools; a saved workflow cannot take one (its tool would clash). */
 export const RESERVED_WORKFLOW_NAMES = new Set(['run', 'define', 'list', 'get', 'delete', 'execute', 'runs', 'run_get']);
 
+const PRUNE_INTERVAL_MS = 6 * 60 * 60 * 1000;
+
 export const INTERRUPTED_MESSAGE = 'Interrupted: the Nexus process running this workflow stopped before it finished (marked failed at the next start)';
 
 /** One workflow on the current call chain (saved ones by name; inline ones cannot be re-entered). */
@@ -62,6 +64,7 @@ export class WorkflowService {
   private readonly engine: WorkflowEngine;
   private readonly active = new Set<Promise<unknown>>();
   private stores: { workflows: WorkflowStore; runs: RunStore } | undefined;
+  private pruneTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: WorkflowServiceOptions) {
     this.limits = options.config.workflows;
@@ -76,10 +79,29 @@ export class WorkflowService {
     const interrupted = await this.stores.runs.failInterrupted(INTERRUPTED_MESSAGE, new Date().toISOString());
     if (interrupted > 0) this.options.logger.warn({ runs: interrupted }, 'workflow runs interrupted by a restart were marked failed');
     this.refreshTools();
+    if (this.options.config.workflows.run_retention_days > 0) {
+      await this.prune();
+      this.pruneTimer = setInterval(() => void this.prune(), PRUNE_INTERVAL_MS);
+      this.pruneTimer.unref();
+    }
+  }
+
+  /** Deletes finished run records past workflows.run_retention_days. */
+  async prune(now: number = Date.now()): Promise<number> {
+    const cutoff = new Date(now - this.options.config.workflows.run_retention_days * 86_400_000).toISOString();
+    try {
+      const deleted = await this.runs.prune(cutoff);
+      if (deleted > 0) this.options.logger.info({ deleted, cutoff }, 'old workflow runs deleted');
+      return deleted;
+    } catch (error) {
+      this.options.logger.error({ err: error }, 'could not delete old workflow runs');
+      return 0;
+    }
   }
 
   /** Waits for runs still finishing their records (the executor has already cancelled them). */
   async close(): Promise<void> {
+    clearInterval(this.pruneTimer);
     await Promise.allSettled([...this.active]);
   }
 

@@ -162,6 +162,10 @@ export class SqliteRunStore implements RunStore {
     return rows.length > filter.limit && last ? { runs: page, nextCursor: encodeCursor(last) } : { runs: page };
   }
 
+  async prune(startedBefore: string): Promise<number> {
+    return this.db.write(() => this.db.statement("DELETE FROM workflow_runs WHERE status != 'running' AND started_at < ?").run(startedBefore).changes);
+  }
+
   async failInterrupted(message: string, finishedAt: string): Promise<number> {
     const error = JSON.stringify({ code: 'WORKFLOW_INTERRUPTED', message });
     return this.db.write(() => {

@@ -74,6 +74,8 @@ export interface RunStore {
   finish(tenant: string, id: string, result: Pick<RunRecord, 'status' | 'output' | 'outputTruncated' | 'error' | 'steps' | 'finishedAt' | 'durationMs'>): Promise<void>;
   get(tenant: string, id: string): RunRecord | undefined;
   list(filter: RunFilter): { runs: RunRecord[]; nextCursor?: string | undefined };
+  /** Deletes finished runs that started before the given time; returns how many. */
+  prune(startedBefore: string): Promise<number>;
   /** Marks every run still "running" as failed (a previous process stopped mid-run); returns how many. */
   failInterrupted(message: string, finishedAt: string): Promise<number>;
 }

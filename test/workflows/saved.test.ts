@@ -192,6 +192,19 @@ describe('run records', () => {
     runOf(await pending);
   });
 
+  it('deletes finished runs past workflows.run_retention_days and keeps running ones', async () => {
+    const harness = await start({ workflows: { run_retention_days: 30 } });
+    runOf(await harness.call('workflow.run', { steps: [{ tool: 'echo', args: { text: 'old' } }] }));
+    const pending = harness.call('workflow.run', { name: 'still-running', steps: [{ tool: 'test.gate', args: { name: 'hold' } }] });
+    await harness.control.whenStarted(1);
+    const service = harness.runtime.workflows;
+    expect(await service.prune(Date.now() + 29 * 86_400_000)).toBe(0);
+    expect(await service.prune(Date.now() + 31 * 86_400_000)).toBe(1);
+    expect(service.runs.list({ tenant: 'default', limit: 10 }).runs.map((run) => run.workflow)).toEqual(['still-running']);
+    harness.control.release('hold');
+    runOf(await pending);
+  });
+
   it('keeps runs per tenant', async () => {
     const harness = await start();
     runOf(await harness.call('workflow.run', { steps: [{ tool: 'echo', args: { text: 'x' } }] }));
