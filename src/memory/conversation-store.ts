@@ -1,6 +1,6 @@
 import { NexusError } from '../errors/index.js';
 import type { JsonValue } from './json-value.js';
-import type { IndexTextRow, TextHit } from './store-types.js';
+import type { IndexTextRow, StorageUsage, TextHit } from './store-types.js';
 
 export type JsonObject = { [key: string]: JsonValue };
 
@@ -111,6 +111,10 @@ export interface ConversationStore {
   searchText(query: MessageTextQuery): Promise<TextHit[]>;
   /** Messages with index text and seq > afterSeq, by seq (embedding backfill). */
   indexTexts(afterSeq: number, limit: number): Promise<IndexTextRow[]>;
+  /** What a tenant stores: messages and their content + metadata bytes (quotas). */
+  usage(tenant: string): Promise<StorageUsage>;
+  /** Deletes every conversation (and message) of a tenant; returns how many records went. */
+  deleteTenant(tenant: string, options?: { signal?: AbortSignal | undefined }): Promise<number>;
 }
 
 /** The error every ConversationStore throws for an unknown (or other tenant's) conversation. */

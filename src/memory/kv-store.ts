@@ -1,5 +1,5 @@
 import type { JsonValue } from './json-value.js';
-import type { IndexTextRow, TextHit } from './store-types.js';
+import type { IndexTextRow, StorageUsage, TextHit } from './store-types.js';
 
 /** One stored key-value item. Times are milliseconds since the epoch. */
 export interface KvItem {
@@ -72,4 +72,8 @@ export interface KvStore {
   sweepExpired(now: number, limit: number): Promise<number>;
   /** Live items with index text and id > afterId, by id (embedding backfill). */
   indexTexts(afterId: number, limit: number, now: number): Promise<IndexTextRow[]>;
+  /** What a tenant stores: live items and their value bytes (quotas). */
+  usage(tenant: string, now: number): Promise<StorageUsage>;
+  /** Deletes every item of a tenant; returns how many. */
+  deleteTenant(tenant: string, options?: { signal?: AbortSignal | undefined }): Promise<number>;
 }

@@ -9,7 +9,7 @@ import { kvIndexText, messageIndexText, textHash } from './index-text.js';
 import { assertWellFormed, serializeStorable, type JsonValue, type StorableLimits } from './json-value.js';
 import type { KvItem, KvStore } from './kv-store.js';
 import { MemorySearch, type SearchRequest, type SearchResult, type SemanticStatus } from './memory-search.js';
-import type { IndexTextRow } from './store-types.js';
+import type { IndexTextRow, StorageUsage } from './store-types.js';
 import type { VectorIndex, VectorKind } from './vector-index.js';
 
 export interface MemoryServiceOptions {
@@ -27,6 +27,8 @@ export interface MemoryServiceOptions {
   clock?: () => number;
   /** Called after every write with the resource URI that changed and the tenant it belongs to. */
   onChange?: (uri: string, tenant: string) => void;
+  /** Called before a write with what it adds; throws (QUOTA_EXCEEDED) to refuse it. */
+  beforeWrite?: (tenant: string, adding: StorageUsage) => Promise<void>;
 }
 
 export interface StoreInput {
@@ -132,6 +134,11 @@ export class MemoryService {
     const value = JSON.parse(valueJson) as JsonValue;
     const now = this.clock();
     const indexText = kvIndexText(input.key, value);
+    if (this.options.beforeWrite !== undefined) {
+      const existing = await this.kv.get(tenant, input.namespace, input.key, now);
+      const replacedBytes = existing === undefined ? 0 : Buffer.byteLength(JSON.stringify(existing.value));
+      await this.options.beforeWrite(tenant, { items: existing === undefined ? 1 : 0, bytes: Buffer.byteLength(valueJson) - replacedBytes });
+    }
     const result = await this.kv.put(
       {
         tenant,
@@ -196,6 +203,7 @@ export class MemoryService {
     const metadataJson = serializeStorable(input.metadata ?? {}, this.options.limits, 'metadata');
     // Content and metadata share the per-record size limit.
     serializeStorable(input.content, { ...this.options.limits, maxBytes: this.options.limits.maxBytes - Buffer.byteLength(metadataJson) + 2 }, 'content');
+    await this.options.beforeWrite?.(tenant, { items: 1, bytes: Buffer.byteLength(input.content) + Buffer.byteLength(metadataJson) });
     const now = this.clock();
     const indexText = messageIndexText({ name: input.name ?? null, content: input.content, metadata: JSON.parse(metadataJson) as JsonValue });
     const message = await this.conversations.addMessage(
@@ -244,6 +252,23 @@ export class MemoryService {
     const deleted = await this.conversations.delete(tenant, id, options);
     if (deleted) this.options.onChange?.(conversationUri(id), tenant);
     return deleted;
+  }
+
+  // ── tenants ──────────────────────────────────────────────────────────────────────────────────
+
+  /** What a tenant stores: items plus messages, and their bytes (for quotas). */
+  async usage(tenant: string): Promise<StorageUsage> {
+    const [items, messages] = await Promise.all([this.kv.usage(tenant, this.clock()), this.conversations.usage(tenant)]);
+    return { items: items.items + messages.items, bytes: items.bytes + messages.bytes };
+  }
+
+  /** Deletes everything a tenant stored in memory (items, conversations, vectors); returns how many records. */
+  async deleteTenant(tenant: string, options: Signal = {}): Promise<number> {
+    const vectors = await this.vectors.deleteTenant(tenant, options);
+    const items = await this.kv.deleteTenant(tenant, options);
+    const conversations = await this.conversations.deleteTenant(tenant, options);
+    this.options.logger.info({ tenant, items, conversations, vectors }, 'tenant memory deleted');
+    return items + conversations;
   }
 
   // ── search and embeddings ────────────────────────────────────────────────────────────────────

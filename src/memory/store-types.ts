@@ -14,3 +14,9 @@ export interface IndexTextRow {
   /** Update time of an item, timestamp of a message (ms). */
   readonly timestamp: number;
 }
+
+/** How much a tenant stores in one store: records and their bytes (UTF-8 of the stored text). */
+export interface StorageUsage {
+  readonly items: number;
+  readonly bytes: number;
+}

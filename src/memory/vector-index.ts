@@ -58,6 +58,8 @@ export interface VectorIndex {
   lookup(kind: VectorKind, refIds: readonly number[]): Promise<Map<number, { embedder: string; textHash: string }>>;
   /** Vector counts per embedder, for one tenant or all. */
   counts(tenant?: string): Promise<EmbedderCount[]>;
+  /** Deletes every vector of a tenant; returns how many. */
+  deleteTenant(tenant: string, options?: { signal?: AbortSignal | undefined }): Promise<number>;
   /** Deletes every vector not made by `embedder` (reindex); returns how many. */
   removeOtherEmbedders(embedder: string, options?: { signal?: AbortSignal | undefined }): Promise<number>;
 }

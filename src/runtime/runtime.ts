@@ -91,6 +91,9 @@ export class Runtime {
     this.requestLog = config.request_log === null ? undefined : new RequestLog(config.request_log);
     for (const tool of builtinTools({ config, logger: this.logger, env: readProcessEnv(), onClose: (closer) => this.onClose(closer), memory: () => this.memory })) this.tools.register(tool);
     registerMemoryResources(this.resources, () => this.memory);
+    // Tenant deletion and storage quotas reach memory without opening it before it is needed.
+    this.auth.tenants.registerDataDeleter('memory', (tenant, options) => this.memory.deleteTenant(tenant, options));
+    this.auth.quotas.registerUsageSource('memory', (tenant) => this.memory.usage(tenant));
     this.workflows = new WorkflowService({ registry: this.tools, config, logger: this.logger, database: () => this.database, savedTool: (saved) => savedWorkflowTool(this.workflows, this.tools, saved) });
     for (const tool of workflowTools(this.workflows)) this.tools.register({ ...tool, source: 'builtin' });
     this.toolTasks = new ToolTaskRunner({ executor: this.executor, logger: this.logger });
@@ -140,6 +143,7 @@ export class Runtime {
         sweepIntervalMs: this.config.memory.sweep_interval_secs * 1000,
         ...(clock === undefined ? {} : { clock: () => clock.now() }),
         onChange: (uri, tenant) => this.notifyResourceUpdated(uri, tenant),
+        beforeWrite: (tenant, adding) => this.auth.quotas.assertCanStore(tenant, adding),
       });
       this.memoryService = memory;
       memory.start();

@@ -93,6 +93,23 @@ describe('memory.* key-value tools', () => {
     expect(acme.structuredContent).toMatchObject({ found: true, value: 'acme only' });
   });
 
+  it('enforces storage quotas before writing and deletes a tenant\'s memory with the tenant', async () => {
+    await start({ config: { tenants: { acme: { quotas: { memory_items: 2 } } } } });
+    await harness!.runtime.auth.tenants.create('acme');
+    const acme = localPrincipal('acme');
+    const store = (key: string) => harness!.runtime.callTool('memory.store', { key, value: `value ${key}` }, acme);
+    expect((await store('one')).isError).toBeUndefined();
+    expect((await store('two')).isError).toBeUndefined();
+    // Replacing an item adds no item; a third one is refused and nothing is written.
+    expect((await store('two')).isError).toBeUndefined();
+    expect((await store('three')).structuredContent).toMatchObject({ code: 'QUOTA_EXCEEDED' });
+    expect((await harness!.runtime.callTool('memory.list', {}, acme)).structuredContent).toMatchObject({ keys: ['one', 'two'] });
+    await call('memory.store', { key: 'mine', value: 'default tenant, no quota' });
+    const removed = await harness!.runtime.auth.tenants.delete('acme');
+    expect(removed['memory']).toBe(2);
+    expect(harness!.runtime.database.read((db) => db.prepare('SELECT tenant, key FROM kv_items').all())).toEqual([{ tenant: 'default', key: 'mine' }]);
+  });
+
   it('never shows internal records among user keys', async () => {
     await start();
     await call('memory.store', { key: 'mine', value: 'a user value with words' });

@@ -121,6 +121,18 @@ export function conversationStoreContract(name: string, create: () => StoreFixtu
       expect(hydrated.map((item) => item.content).sort()).toEqual(['The puppy chewed my shoes', 'We adopted a puppy named Rex']);
     });
 
+    it('measures and deletes one tenant\'s conversations', async () => {
+      await conversation('c');
+      await conversation('other', { tenant: 'acme' });
+      await message('c', 'héllo', { metadataJson: '{"a":1}' });
+      await message('c', 'bye');
+      expect(await store.usage('default')).toEqual({ items: 2, bytes: Buffer.byteLength('héllo') + 7 + 3 + 2 });
+      expect(await store.deleteTenant('default')).toBe(3);
+      expect(await store.get('default', 'c')).toBeUndefined();
+      expect(await store.usage('default')).toEqual({ items: 0, bytes: 0 });
+      expect(await store.get('acme', 'other')).toBeDefined();
+    });
+
     it('hands out index texts by seq for backfill', async () => {
       await conversation('c');
       const first = await message('c', 'alpha');

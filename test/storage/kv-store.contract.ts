@@ -145,6 +145,17 @@ export function kvStoreContract(name: string, create: () => StoreFixture<KvStore
       expect(await store.searchText({ tenant: 'default', query: 'column: star*', limit: 10, now: T0 })).toHaveLength(1);
     });
 
+    it('measures and deletes one tenant\'s items', async () => {
+      await store.put(put({ key: 'a', valueJson: '"héllo"' }));
+      await store.put(put({ key: 'b', valueJson: '[1,2]', expiresAt: T0 + 10 }));
+      await store.put(put({ key: 'c', tenant: 'acme', valueJson: '"x"' }));
+      expect(await store.usage('default', T0)).toEqual({ items: 2, bytes: Buffer.byteLength('"héllo"') + 5 });
+      expect(await store.usage('default', T0 + 10)).toEqual({ items: 1, bytes: Buffer.byteLength('"héllo"') });
+      expect(await store.deleteTenant('default')).toBe(2);
+      expect(await store.usage('default', T0)).toEqual({ items: 0, bytes: 0 });
+      expect((await store.get('acme', 'default', 'c', T0))?.value).toBe('x');
+    });
+
     it('hands out index texts in id order for backfill', async () => {
       const first = await store.put(put({ key: 'x', indexText: 'one' }));
       await store.put(put({ key: 'y' }));

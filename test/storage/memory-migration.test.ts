@@ -60,6 +60,7 @@ describe('memory schema migrations', () => {
       { version: 1, name: 'kv' },
       { version: 2, name: 'conversations' },
       { version: 3, name: 'embeddings' },
+      { version: 4, name: 'vector_tables' },
     ]);
     expect(await memory.recall('default', 'default', 'legacy')).toMatchObject({ value: { note: 'written before conversations existed' }, tags: ['old'], createdAt: now });
     const fulltext = await memory.find('default', { query: 'conversations', mode: 'fulltext', scope: 'kv', k: 5 });

@@ -64,6 +64,13 @@ export function vectorIndexContract(name: string, create: () => StoreFixture<Vec
       expect(await index.search({ ...query, vector: unit([1, 0]) })).toEqual([{ kind: 'message', refId: 1, distance: expect.closeTo(1, 4) }]);
     });
 
+    it('deletes one tenant\'s vectors', async () => {
+      await index.upsert([record({ refId: 1, vector: unit([1, 0]) }), record({ refId: 2, tenant: 'acme', vector: unit([1, 0]) })]);
+      expect(await index.deleteTenant('default')).toBe(1);
+      expect(await index.search({ ...query, vector: unit([1, 0]) })).toEqual([]);
+      expect((await index.search({ ...query, tenant: 'acme', vector: unit([1, 0]) })).map((hit) => hit.refId)).toEqual([2]);
+    });
+
     it('never compares vectors of different dimensions and removes other embedders on reindex', async () => {
       await index.upsert([record({ refId: 1, vector: unit([1, 0, 0]) }), record({ refId: 2, vector: unit([1, 0, 0, 0]), embedder: 'e4' })]);
       expect((await index.search({ ...query, vector: unit([1, 0, 0, 0]) })).map((hit) => hit.refId)).toEqual([]);

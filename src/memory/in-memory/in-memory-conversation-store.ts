@@ -12,7 +12,7 @@ import {
   type NewConversation,
   type NewMessage,
 } from '../conversation-store.js';
-import type { IndexTextRow, TextHit } from '../store-types.js';
+import type { IndexTextRow, StorageUsage, TextHit } from '../store-types.js';
 import { rankTexts } from './text-rank.js';
 
 interface StoredMessage extends Omit<Message, 'metadata'> {
@@ -130,6 +130,17 @@ export class InMemoryConversationStore implements ConversationStore {
       .sort((left, right) => left.seq - right.seq)
       .slice(0, limit)
       .map((message) => ({ id: message.seq, tenant: message.tenant, scope: message.conversationId, text: message.indexText ?? '', timestamp: message.timestamp }));
+  }
+
+  async usage(tenant: string): Promise<StorageUsage> {
+    const messages = this.allMessages(tenant);
+    return { items: messages.length, bytes: messages.reduce((sum, message) => sum + Buffer.byteLength(message.content) + Buffer.byteLength(message.metadataJson), 0) };
+  }
+
+  async deleteTenant(tenant: string): Promise<number> {
+    const doomed = [...this.conversations.values()].filter((conversation) => conversation.tenant === tenant);
+    for (const conversation of doomed) this.conversations.delete(conversation.id);
+    return doomed.reduce((sum, conversation) => sum + 1 + conversation.messages.length, 0);
   }
 
   private find(tenant: string, id: string): StoredConversation | undefined {

@@ -1,7 +1,7 @@
 import { parseStored } from '../json-value.js';
 import { compareCodePoints } from '../key-order.js';
 import type { KvItem, KvListQuery, KvPut, KvStore, KvTextQuery } from '../kv-store.js';
-import type { IndexTextRow, TextHit } from '../store-types.js';
+import type { IndexTextRow, StorageUsage, TextHit } from '../store-types.js';
 import { rankTexts } from './text-rank.js';
 
 interface Stored {
@@ -91,6 +91,17 @@ export class InMemoryKvStore implements KvStore {
       .sort((left, right) => left.id - right.id)
       .slice(0, limit)
       .map((stored) => ({ id: stored.id, tenant: stored.tenant, scope: stored.namespace, text: stored.indexText ?? '', timestamp: stored.updatedAt }));
+  }
+
+  async usage(tenant: string, now: number): Promise<StorageUsage> {
+    const live = this.live(tenant, now);
+    return { items: live.length, bytes: live.reduce((sum, stored) => sum + Buffer.byteLength(stored.valueJson), 0) };
+  }
+
+  async deleteTenant(tenant: string): Promise<number> {
+    const doomed = [...this.items.entries()].filter(([, stored]) => stored.tenant === tenant);
+    for (const [slot] of doomed) this.items.delete(slot);
+    return doomed.length;
   }
 
   private live(tenant: string, now: number): Stored[] {

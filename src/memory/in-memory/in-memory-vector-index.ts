@@ -45,10 +45,18 @@ export class InMemoryVectorIndex implements VectorIndex {
     return [...counts.values()].sort((left, right) => (left.embedder < right.embedder ? -1 : left.embedder > right.embedder ? 1 : 0));
   }
 
+  async deleteTenant(tenant: string): Promise<number> {
+    return this.removeWhere((record) => record.tenant === tenant);
+  }
+
   async removeOtherEmbedders(embedder: string): Promise<number> {
+    return this.removeWhere((record) => record.embedder !== embedder);
+  }
+
+  private removeWhere(doomed: (record: VectorRecord) => boolean): number {
     let removed = 0;
     for (const [slot, record] of this.records) {
-      if (record.embedder === embedder) continue;
+      if (!doomed(record)) continue;
       this.records.delete(slot);
       removed += 1;
     }

@@ -14,7 +14,7 @@ import {
   type NewConversation,
   type NewMessage,
 } from '../conversation-store.js';
-import type { IndexTextRow, TextHit } from '../store-types.js';
+import type { IndexTextRow, StorageUsage, TextHit } from '../store-types.js';
 import { writeTerms } from './fts.js';
 
 interface ConversationRow {
@@ -42,6 +42,7 @@ interface MessageRow {
 
 const CONVERSATION_COLUMNS = 'id, tenant, title, metadata, created_at, updated_at, message_count';
 const MESSAGE_COLUMNS = 'seq, id, tenant, conversation_id, role, name, content, metadata, timestamp, created_at';
+const PREFIXED_MESSAGE_COLUMNS = MESSAGE_COLUMNS.split(', ').map((column) => `m.${column}`).join(', ');
 
 /** ConversationStore on SQLite: conversations + messages + messages_fts (memory migration 0002). */
 export class SqliteConversationStore implements ConversationStore {
@@ -135,7 +136,10 @@ export class SqliteConversationStore implements ConversationStore {
   async messagesBySeq(tenant: string, seqs: readonly number[]): Promise<Message[]> {
     if (seqs.length === 0) return [];
     const rows = this.database.read(() =>
-      this.database.statement(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE seq IN (SELECT value FROM json_each(@seqs)) AND tenant = @tenant`).all({ seqs: JSON.stringify(seqs), tenant }),
+      // CROSS JOIN keeps the primary-key lookups: with a plain IN the planner may scan the tenant index.
+      this.database
+        .statement(`SELECT ${PREFIXED_MESSAGE_COLUMNS} FROM json_each(@seqs) AS j CROSS JOIN messages AS m ON m.seq = j.value WHERE m.tenant = @tenant`)
+        .all({ seqs: JSON.stringify(seqs), tenant }),
     ) as MessageRow[];
     return rows.map(toMessage);
   }
@@ -178,6 +182,22 @@ export class SqliteConversationStore implements ConversationStore {
           )
           .all({ afterSeq, limit }) as IndexTextRow[],
     );
+  }
+
+  async usage(tenant: string): Promise<StorageUsage> {
+    return this.database.read(
+      () =>
+        this.database
+          .statement('SELECT COUNT(*) AS items, COALESCE(SUM(length(CAST(content AS BLOB)) + length(CAST(metadata AS BLOB))), 0) AS bytes FROM messages WHERE tenant = ?')
+          .get(tenant) as StorageUsage,
+    );
+  }
+
+  async deleteTenant(tenant: string, options: { signal?: AbortSignal | undefined } = {}): Promise<number> {
+    return this.database.write(() => {
+      const messages = this.database.statement('SELECT COUNT(*) AS n FROM messages WHERE tenant = ?').get(tenant) as { n: number };
+      return this.database.statement('DELETE FROM conversations WHERE tenant = ?').run(tenant).changes + messages.n;
+    }, options);
   }
 
   private cursorPosition(query: HistoryQuery, messageId: string): { timestamp: number; seq: number } {

@@ -2,7 +2,7 @@ import type { SqliteDatabase } from '../../storage/sqlite/database.js';
 import { ftsMatchExpression } from '../index-terms.js';
 import { parseStored } from '../json-value.js';
 import type { KvItem, KvListQuery, KvPut, KvStore, KvTextQuery } from '../kv-store.js';
-import type { IndexTextRow, TextHit } from '../store-types.js';
+import type { IndexTextRow, StorageUsage, TextHit } from '../store-types.js';
 import { prefixUpperBound } from '../key-order.js';
 import { writeTerms } from './fts.js';
 
@@ -19,6 +19,7 @@ interface KvRow {
 }
 
 const COLUMNS = 'id, tenant, namespace, key, value, tags, created_at, updated_at, expires_at';
+const PREFIXED_COLUMNS = COLUMNS.split(', ').map((column) => `i.${column}`).join(', ');
 const LIVE = '(expires_at IS NULL OR expires_at > @now)';
 
 /** KvStore on SQLite: kv_items + kv_tags + the kv_fts index (memory migrations 0001). */
@@ -76,7 +77,10 @@ export class SqliteKvStore implements KvStore {
   async getByIds(tenant: string, ids: readonly number[], now: number): Promise<KvItem[]> {
     if (ids.length === 0) return [];
     const rows = this.database.read(() =>
-      this.database.statement(`SELECT ${COLUMNS} FROM kv_items WHERE id IN (SELECT value FROM json_each(@ids)) AND tenant = @tenant AND ${LIVE}`).all({ ids: JSON.stringify(ids), tenant, now }),
+      // CROSS JOIN keeps the primary-key lookups: with a plain IN the planner may scan the tenant index.
+      this.database
+        .statement(`SELECT ${PREFIXED_COLUMNS} FROM json_each(@ids) AS j CROSS JOIN kv_items AS i ON i.id = j.value WHERE i.tenant = @tenant AND (i.expires_at IS NULL OR i.expires_at > @now)`)
+        .all({ ids: JSON.stringify(ids), tenant, now }),
     ) as KvRow[];
     return rows.map(toItem);
   }
@@ -134,6 +138,19 @@ export class SqliteKvStore implements KvStore {
     return this.database.write(
       () => this.database.statement('DELETE FROM kv_items WHERE id IN (SELECT id FROM kv_items WHERE expires_at IS NOT NULL AND expires_at <= @now LIMIT @limit)').run({ now, limit }).changes,
     );
+  }
+
+  async usage(tenant: string, now: number): Promise<StorageUsage> {
+    return this.database.read(
+      () =>
+        this.database
+          .statement(`SELECT COUNT(*) AS items, COALESCE(SUM(length(CAST(value AS BLOB))), 0) AS bytes FROM kv_items WHERE tenant = @tenant AND ${LIVE}`)
+          .get({ tenant, now }) as StorageUsage,
+    );
+  }
+
+  async deleteTenant(tenant: string, options: { signal?: AbortSignal | undefined } = {}): Promise<number> {
+    return this.database.write(() => this.database.statement('DELETE FROM kv_items WHERE tenant = ?').run(tenant).changes, options);
   }
 
   async indexTexts(afterId: number, limit: number, now: number): Promise<IndexTextRow[]> {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { NexusError } from '../../errors/index.js';
 import type { SqliteDatabase } from '../../storage/sqlite/database.js';
 import type { EmbedderCount, VectorHit, VectorIndex, VectorKind, VectorQuery, VectorRecord } from '../vector-index.js';
@@ -6,67 +7,56 @@ import type { EmbedderCount, VectorHit, VectorIndex, VectorKind, VectorQuery, Ve
 const MAX_K = 4096;
 const MAX_DIMENSIONS = 8192;
 
+interface TableInfo {
+  name: string;
+  kind: VectorKind;
+  embedder: string;
+  dims: number;
+}
+
 /**
- * VectorIndex on sqlite-vec. `embeddings` (memory migration 0003) says which item each vector
- * belongs to and which embedder made it; the vectors live in one vec0 table per dimension count,
- * `memory_vec_<dims>`, partitioned by tenant with the filter columns as vec0 metadata, so KNN
- * filtering happens inside the scan. Cosine distance; vectors arrive L2-normalised.
+ * VectorIndex on sqlite-vec. `embeddings` (memory migration 0003) says which record each vector
+ * belongs to and which embedder made it; the vectors live in one vec0 table per (kind, embedder,
+ * dimensions), listed in `vector_tables` (0004) and partitioned by tenant, so the usual KNN scan
+ * filters on nothing else — vectors of different embedders are never even in the same table.
+ * Scope (namespace / conversation) and timestamp are vec0 metadata columns, filtered only when
+ * asked. Cosine distance; vectors arrive L2-normalised.
  */
 export class SqliteVectorIndex implements VectorIndex {
-  private readonly tables = new Set<number>();
+  private tables = new Map<string, TableInfo>();
 
   constructor(private readonly database: SqliteDatabase) {}
 
   async upsert(records: readonly VectorRecord[], options: { signal?: AbortSignal | undefined } = {}): Promise<void> {
     if (records.length === 0) return;
-    // A rolled-back write may have created a table the cache now believes in: forget on failure.
-    await this.database.write(() => {
-      for (const record of records) {
-        const dims = record.vector.length;
-        this.ensureTable(dims);
-        this.database.statement('DELETE FROM embeddings WHERE kind = ? AND ref_id = ?').run(record.kind, record.refId);
-        const { id } = this.database
-          .statement(
-            `INSERT INTO embeddings (tenant, kind, ref_id, embedder, dims, text_hash, created_at) VALUES (@tenant, @kind, @refId, @embedder, @dims, @textHash, @now) RETURNING id`,
-          )
-          .get({ tenant: record.tenant, kind: record.kind, refId: record.refId, embedder: record.embedder, dims, textHash: record.textHash, now: Date.now() }) as { id: number };
-        this.database
-          .statement(`INSERT INTO memory_vec_${dims} (rowid, embedding, tenant, kind, embedder, scope, ts) VALUES (?, ?, ?, ?, ?, ?, ?)`)
-          .run(BigInt(id), vectorBlob(record.vector), record.tenant, record.kind, record.embedder, record.scope, BigInt(Math.trunc(record.timestamp)));
-      }
-    }, options).catch((error: unknown) => {
-      this.tables.clear();
-      throw error;
-    });
+    await this.database
+      .write(() => {
+        for (const record of records) {
+          const table = this.ensureTable(record.kind, record.embedder, record.vector.length);
+          this.database.statement('DELETE FROM embeddings WHERE kind = ? AND ref_id = ?').run(record.kind, record.refId);
+          const { id } = this.database
+            .statement(
+              'INSERT INTO embeddings (tenant, kind, ref_id, embedder, dims, text_hash, created_at) VALUES (@tenant, @kind, @refId, @embedder, @dims, @textHash, @now) RETURNING id',
+            )
+            .get({ tenant: record.tenant, kind: record.kind, refId: record.refId, embedder: record.embedder, dims: table.dims, textHash: record.textHash, now: Date.now() }) as { id: number };
+          this.database
+            .statement(`INSERT INTO ${table.name} (rowid, embedding, tenant, scope, ts) VALUES (?, ?, ?, ?, ?)`)
+            .run(BigInt(id), vectorBlob(record.vector), record.tenant, record.scope, BigInt(Math.trunc(record.timestamp)));
+        }
+      }, options)
+      .catch((error: unknown) => {
+        // A rolled-back write may have created a table the cache now believes in.
+        this.tables.clear();
+        throw error;
+      });
   }
 
   async search(query: VectorQuery): Promise<VectorHit[]> {
-    const dims = query.vector.length;
-    if (query.kinds.length === 0 || !this.tableExists(dims)) return [];
-    const conditions = ['v.embedding MATCH @vector', 'v.k = @k', 'v.tenant = @tenant', 'v.embedder = @embedder'];
-    const params: Record<string, unknown> = { vector: vectorBlob(query.vector), k: Math.min(MAX_K, Math.max(1, query.k)), tenant: query.tenant, embedder: query.embedder };
-    if (query.kinds.length === 1) {
-      conditions.push('v.kind = @kind');
-      params['kind'] = query.kinds[0];
-    }
-    if (query.scope !== undefined) {
-      conditions.push('v.scope = @scope');
-      params['scope'] = query.scope;
-    }
-    if (query.from !== undefined) {
-      conditions.push('v.ts >= @from');
-      params['from'] = BigInt(Math.ceil(query.from));
-    }
-    if (query.to !== undefined) {
-      conditions.push('v.ts <= @to');
-      params['to'] = BigInt(Math.floor(query.to));
-    }
-    const rows = this.database.read(() =>
-      this.database
-        .statement(`SELECT e.kind AS kind, e.ref_id AS refId, v.distance AS distance FROM memory_vec_${dims} v JOIN embeddings e ON e.id = v.rowid WHERE ${conditions.join(' AND ')} ORDER BY v.distance`)
-        .all(params),
-    ) as VectorHit[];
-    return rows;
+    const hits = query.kinds.flatMap((kind) => {
+      const table = this.findTable(kind, query.embedder, query.vector.length);
+      return table === undefined ? [] : this.knn(table, query);
+    });
+    return hits.sort((left, right) => left.distance - right.distance).slice(0, query.k);
   }
 
   async lookup(kind: VectorKind, refIds: readonly number[]): Promise<Map<number, { embedder: string; textHash: string }>> {
@@ -80,46 +70,99 @@ export class SqliteVectorIndex implements VectorIndex {
   }
 
   async counts(tenant?: string): Promise<EmbedderCount[]> {
-    const sql =
-      tenant === undefined
-        ? 'SELECT embedder, dims AS dimensions, COUNT(*) AS count FROM embeddings GROUP BY embedder, dims ORDER BY embedder'
-        : 'SELECT embedder, dims AS dimensions, COUNT(*) AS count FROM embeddings WHERE tenant = ? GROUP BY embedder, dims ORDER BY embedder';
-    return this.database.read(() => (tenant === undefined ? this.database.statement(sql).all() : this.database.statement(sql).all(tenant))) as EmbedderCount[];
+    const where = tenant === undefined ? '' : 'WHERE tenant = ?';
+    const statement = this.database.statement(`SELECT embedder, dims AS dimensions, COUNT(*) AS count FROM embeddings ${where} GROUP BY embedder, dims ORDER BY embedder, dims`);
+    return this.database.read(() => (tenant === undefined ? statement.all() : statement.all(tenant))) as EmbedderCount[];
+  }
+
+  async deleteTenant(tenant: string, options: { signal?: AbortSignal | undefined } = {}): Promise<number> {
+    // The per-table triggers delete the vectors themselves.
+    return this.database.write(() => this.database.statement('DELETE FROM embeddings WHERE tenant = ?').run(tenant).changes, options);
   }
 
   async removeOtherEmbedders(embedder: string, options: { signal?: AbortSignal | undefined } = {}): Promise<number> {
-    // The per-table triggers delete the vectors themselves.
-    return this.database.write(() => this.database.statement('DELETE FROM embeddings WHERE embedder <> ?').run(embedder).changes, options);
+    const removed = await this.database.write(() => {
+      const stale = this.database.statement('SELECT name, kind, embedder, dims FROM vector_tables WHERE embedder <> ?').all(embedder) as TableInfo[];
+      for (const table of stale) {
+        this.database.connection.exec(`DROP TRIGGER IF EXISTS ${table.name}_delete; DROP TABLE IF EXISTS ${table.name};`);
+        this.database.statement('DELETE FROM vector_tables WHERE name = ?').run(table.name);
+      }
+      return this.database.statement('DELETE FROM embeddings WHERE embedder <> ?').run(embedder).changes;
+    }, options);
+    this.tables.clear();
+    return removed;
   }
 
-  /** Creates the vec0 table for a dimension count, and the trigger that keeps it in step (inside the caller's write). */
-  private ensureTable(dims: number): void {
-    if (this.tables.has(dims)) return;
+  private knn(table: TableInfo, query: VectorQuery): VectorHit[] {
+    const conditions = ['v.embedding MATCH @vector', 'v.k = @k', 'v.tenant = @tenant'];
+    const params: Record<string, unknown> = { vector: vectorBlob(query.vector), k: Math.min(MAX_K, Math.max(1, query.k)), tenant: query.tenant };
+    if (query.scope !== undefined) {
+      conditions.push('v.scope = @scope');
+      params['scope'] = query.scope;
+    }
+    if (query.from !== undefined) {
+      conditions.push('v.ts >= @from');
+      params['from'] = BigInt(Math.ceil(query.from));
+    }
+    if (query.to !== undefined) {
+      conditions.push('v.ts <= @to');
+      params['to'] = BigInt(Math.floor(query.to));
+    }
+    return this.database.read(
+      () =>
+        this.database
+          .statement(`SELECT e.kind AS kind, e.ref_id AS refId, v.distance AS distance FROM ${table.name} v JOIN embeddings e ON e.id = v.rowid WHERE ${conditions.join(' AND ')}`)
+          .all(params) as VectorHit[],
+    );
+  }
+
+  /** The table for vectors of one kind, embedder and size, creating it (inside the caller's write). */
+  private ensureTable(kind: VectorKind, embedder: string, dims: number): TableInfo {
+    const existing = this.findTable(kind, embedder, dims);
+    if (existing !== undefined) return existing;
     if (!Number.isInteger(dims) || dims < 1 || dims > MAX_DIMENSIONS) {
       throw new NexusError('EMBEDDER_FAILED', `The embedder returned a vector of ${dims} dimensions; 1..${MAX_DIMENSIONS} are supported`, { details: { dimensions: dims } });
     }
+    // The name is derived, never taken from input: kind is an enum, the embedder id is hashed.
+    const name = `memory_vec_${kind}_${dims}_${createHash('sha256').update(embedder).digest('hex').slice(0, 12)}`;
     this.database.connection.exec(`
-      CREATE VIRTUAL TABLE IF NOT EXISTS memory_vec_${dims} USING vec0 (
+      CREATE VIRTUAL TABLE IF NOT EXISTS ${name} USING vec0 (
         embedding float[${dims}] distance_metric=cosine,
         tenant text partition key,
-        kind text,
-        embedder text,
         scope text,
         ts integer
-      );
-      CREATE TRIGGER IF NOT EXISTS embeddings_vec_${dims}_delete AFTER DELETE ON embeddings WHEN old.dims = ${dims} BEGIN
-        DELETE FROM memory_vec_${dims} WHERE rowid = old.id;
+      );`);
+    this.database.connection.exec(`
+      CREATE TRIGGER IF NOT EXISTS ${name}_delete AFTER DELETE ON embeddings
+      WHEN old.kind = '${kind}' AND old.dims = ${dims} AND old.embedder = ${sqlString(embedder)} BEGIN
+        DELETE FROM ${name} WHERE rowid = old.id;
       END;`);
-    this.tables.add(dims);
+    this.database.statement('INSERT OR IGNORE INTO vector_tables (name, kind, embedder, dims) VALUES (?, ?, ?, ?)').run(name, kind, embedder, dims);
+    const table: TableInfo = { name, kind, embedder, dims };
+    this.tables.set(tableKey(kind, embedder, dims), table);
+    return table;
   }
 
-  private tableExists(dims: number): boolean {
-    if (this.tables.has(dims)) return true;
-    if (!Number.isInteger(dims) || dims < 1 || dims > MAX_DIMENSIONS) return false;
-    const found = this.database.read(() => this.database.statement("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(`memory_vec_${dims}`)) !== undefined;
-    if (found) this.tables.add(dims);
+  private findTable(kind: VectorKind, embedder: string, dims: number): TableInfo | undefined {
+    const key = tableKey(kind, embedder, dims);
+    const cached = this.tables.get(key);
+    if (cached !== undefined) return cached;
+    // Another process may have created it since.
+    const found = this.database.read(
+      () => this.database.statement('SELECT name, kind, embedder, dims FROM vector_tables WHERE kind = ? AND embedder = ? AND dims = ?').get(kind, embedder, dims) as TableInfo | undefined,
+    );
+    if (found !== undefined) this.tables.set(key, found);
     return found;
   }
+}
+
+function tableKey(kind: VectorKind, embedder: string, dims: number): string {
+  return JSON.stringify([kind, embedder, dims]);
+}
+
+/** An SQL string literal (for the one place a value must be part of DDL: a trigger condition). */
+function sqlString(value: string): string {
+  return `'${value.replaceAll("'", "''")}'`;
 }
 
 function vectorBlob(vector: Float32Array): Buffer {

@@ -61,6 +61,10 @@ export class SqliteDatabase {
       if (!inMemory && mode !== 'wal') throw new Error(`journal_mode is "${String(mode)}", WAL could not be enabled`);
       connection.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
       connection.pragma('foreign_keys = ON');
+      // Vector scans read every chunk of a vec0 table: keep them in memory rather than re-reading
+      // pages through the default 2 MiB cache (grows on demand; the mapping is file-backed).
+      connection.pragma('cache_size = -32768');
+      if (!inMemory) connection.pragma('mmap_size = 268435456');
       sqliteVec.load(connection);
     } catch (error) {
       connection?.close();

@@ -76,9 +76,9 @@ CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN
 END;
 `;
 
-// The vectors themselves live in sqlite-vec tables, one per dimension count (memory_vec_<dims>),
-// created on first use with a trigger that removes a vector when its row here goes. Deleting or
-// re-texting a source row removes its embedding, so a stale vector is never served.
+// The vectors themselves live in sqlite-vec tables (see vector_tables below), created on first use
+// with a trigger that removes a vector when its row here goes. Deleting or re-texting a source row
+// removes its embedding, so a stale vector is never served.
 const embeddings = `
 CREATE TABLE embeddings (
   id         INTEGER PRIMARY KEY,
@@ -107,9 +107,23 @@ CREATE TRIGGER messages_embedding_stale AFTER UPDATE OF index_text ON messages W
 END;
 `;
 
+// One vec0 table per (kind, embedder, dimensions), so a KNN scan filters on nothing but the
+// tenant partition in the common case (vec0 metadata filters cost several times the scan itself).
+// This registry names them; a table's rows are removed by a trigger created with the table.
+const vectorTables = `
+CREATE TABLE vector_tables (
+  name     TEXT    PRIMARY KEY,
+  kind     TEXT    NOT NULL,
+  embedder TEXT    NOT NULL,
+  dims     INTEGER NOT NULL,
+  UNIQUE (kind, embedder, dims)
+) WITHOUT ROWID;
+`;
+
 /** The memory domain's migrations, in order. Never edit a released step: append one. */
 export const memoryMigrations: readonly Migration[] = [
   { version: 1, name: 'kv', up: kv },
   { version: 2, name: 'conversations', up: conversations },
   { version: 3, name: 'embeddings', up: embeddings },
+  { version: 4, name: 'vector_tables', up: vectorTables },
 ];
