@@ -5,7 +5,7 @@ import type { Clock } from '../../src/auth/clock.js';
 import { parseConfig, type NexusConfigInput } from '../../src/config/index.js';
 import { startHttpServer, type HttpServerHandle } from '../../src/http/server.js';
 import { createSilentLogger } from '../../src/logging/index.js';
-import { createRuntime, type Runtime } from '../../src/runtime/runtime.js';
+import { createRuntime, type CreateRuntimeOptions, type Runtime } from '../../src/runtime/runtime.js';
 import { tempDir } from './runtime.js';
 
 /** A runtime with an HTTP listener on 127.0.0.1 port 0, over a temp data folder. */
@@ -18,9 +18,12 @@ export interface AuthHarness {
   close(options?: { keepData?: boolean }): Promise<void>;
 }
 
-export async function startAuthHarness(config: NexusConfigInput = {}, options: { clock?: Clock; dataDir?: string } = {}): Promise<AuthHarness> {
+export async function startAuthHarness(
+  config: NexusConfigInput = {},
+  options: { clock?: Clock; dataDir?: string; runtime?: Omit<CreateRuntimeOptions, 'logger' | 'clock'> } = {},
+): Promise<AuthHarness> {
   const temp = options.dataDir === undefined ? tempDir('nexus-auth-') : { dir: options.dataDir, remove: () => undefined };
-  const runtime = await createRuntime(parseConfig({ data_dir: temp.dir, ...config }), { logger: createSilentLogger(), ...(options.clock ? { clock: options.clock } : {}) });
+  const runtime = await createRuntime(parseConfig({ data_dir: temp.dir, ...config }), { ...options.runtime, logger: createSilentLogger(), ...(options.clock ? { clock: options.clock } : {}) });
   const http = await startHttpServer(runtime, { host: '127.0.0.1', port: 0 });
   return {
     runtime,
