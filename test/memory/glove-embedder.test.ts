@@ -6,7 +6,7 @@ import { NexusError } from '../../src/errors/index.js';
 import { GLOVE_EMBEDDER_ID, GloveEmbedder, embedText, gloveCachePath, loadGloveTable, type GloveTable } from '../../src/memory/embedders/index.js';
 import { fuse } from '../../src/memory/search/fusion.js';
 import { buildFtsQuery, stem } from '../../src/memory/text/index.js';
-import { tempDir } from '../support/runtime.js';
+import { startTestRuntime, tempDir, type TestRuntime } from '../support/runtime.js';
 
 // Building the table streams the package's 300 MB JSON once; every test here shares that build.
 const BUILD_TIMEOUT_MS = 180_000;
@@ -201,5 +201,69 @@ describe('hybrid retrieval with real FTS5 and real GloVe vectors', () => {
     expect(lexical.map((hit) => hit.id)).toEqual([4]);
     const fused = fuse([lexical, await semantic(query)]);
     expect(fused.slice(0, 2).map((hit) => hit.id)).toContain(3);
+  });
+});
+
+describe('through memory.conversation.search (real FTS5, real GloVe vectors, the default config)', () => {
+  let harness: TestRuntime;
+  let dataDir: { dir: string; remove(): void };
+  let conversationId: string;
+  const messageIds: string[] = [];
+  // Same story as above, plus two messages by Melanie about pets in general.
+  const said: Array<[string, string]> = [
+    ['Caroline', 'engineers adopt new software standards, compilers, databases and network protocols every year'],
+    ['Caroline', 'we finally adopted him, his name is Max and he loves walks'],
+    ['Melanie', 'I baked bread with the kids this morning'],
+    ['Caroline', 'the weather has been so rainy lately'],
+    ['Caroline', 'work has been busy, lots of meetings'],
+    ['Melanie', 'we painted the fence on Saturday'],
+    ['Caroline', 'I would love to foster kittens and puppies someday'],
+    ['Melanie', 'my kids feed the hamster every morning'],
+    ['Melanie', 'our old cat sleeps on the sofa all day'],
+  ];
+
+  type CallResult = Awaited<ReturnType<TestRuntime['client']['callTool']>>;
+  const call = async (name: string, args: Record<string, unknown>): Promise<Record<string, unknown>> => {
+    const result: CallResult = await harness.client.callTool({ name, arguments: args });
+    expect(result.isError, JSON.stringify(result.structuredContent)).not.toBe(true);
+    return result.structuredContent as Record<string, unknown>;
+  };
+  const ranking = async (query: string, mode: string): Promise<number[]> => {
+    const result = await call('memory.conversation.search', { query, mode, conversation_id: conversationId, limit: 10 });
+    return (result['results'] as Array<{ message_id: string }>).map((hit) => messageIds.indexOf(hit.message_id));
+  };
+
+  beforeAll(async () => {
+    // The runtime's embedder is the configured default; give its data dir the table built above.
+    dataDir = tempDir('nexus-glove-runtime-');
+    mkdirSync(path.dirname(gloveCachePath(dataDir.dir)), { recursive: true });
+    copyFileSync(gloveCachePath(data.dir), gloveCachePath(dataDir.dir));
+    harness = await startTestRuntime({ data_dir: dataDir.dir });
+    conversationId = String((await call('memory.conversation.create', { title: 'pets' }))['conversation_id']);
+    for (const [name, content] of said) {
+      messageIds.push(String((await call('memory.conversation.add', { conversation_id: conversationId, role: 'user', name, content }))['message_id']));
+    }
+    await harness.runtime.memory.flushEmbeddings();
+  });
+  afterAll(async () => {
+    await harness.close();
+    dataDir.remove();
+  });
+
+  it('hybrid finds the message that full text alone and semantic alone each rank below a wrong one', async () => {
+    const query = 'Which pet did Caroline adopt?';
+    const fulltext = await ranking(query, 'fulltext');
+    const semantic = await ranking(query, 'semantic');
+    expect(fulltext[0]).toBe(0);
+    expect(semantic[0]).toBe(6);
+    expect(fulltext).toContain(1);
+    expect(semantic).toContain(1);
+    expect((await ranking(query, 'hybrid'))[0]).toBe(1);
+  });
+
+  it('hybrid surfaces a message full text cannot see at all', async () => {
+    const query = 'Did it storm a lot?';
+    expect(await ranking(query, 'fulltext')).toEqual([4]);
+    expect((await ranking(query, 'hybrid')).slice(0, 2)).toContain(3);
   });
 });
