@@ -109,3 +109,17 @@ describe('storage quotas', () => {
     await expect(quotas.assertCanStore('globex', { bytes: 100, items: 1 })).resolves.toBeUndefined();
   });
 });
+
+describe('the local user', () => {
+  it('acts in auth.stdio_tenant, which the tenant overrides then apply to', async () => {
+    const runtime = await runtimeOn(tempFolder(), { auth: { stdio_tenant: 'ops' }, tenants: { ops: { tools: { disabled: ['get_time'] } } } }, new ManualClock());
+    expect((await runtime.callTool('echo', { text: 'x' })).isError).toBeUndefined();
+    expect(errorCode(await runtime.callTool('get_time', {}))).toBe('TOOL_NOT_FOUND');
+    await runtime.auth.audit.flush();
+    const records = await runtime.auth.audit.store.query({ limit: 10, order: 'asc' });
+    expect(records.map((record) => [record.tenant, record.principal, record.tool, record.outcome])).toEqual([
+      ['ops', 'local', 'echo', 'ok'],
+      ['ops', 'local', 'get_time', 'denied'],
+    ]);
+  });
+});
