@@ -120,8 +120,26 @@ export class WorkflowService {
 
   /** Re-registers every `workflow.<name>` tool (one tools/list_changed). */
   refreshTools(): void {
-    const tools = this.workflows.list(this.toolTenant).map((saved) => this.options.savedTool(saved));
-    this.options.registry.replaceSource('workflow', tools);
+    let tools = this.workflows.list(this.toolTenant).map((saved) => this.options.savedTool(saved));
+    // A name already taken by a plugin's tool keeps the plugin's tool; the workflow stays runnable
+    // through workflow.execute. Each clash is dropped and the rest registered.
+    for (;;) {
+      try {
+        this.options.registry.replaceSource('workflow', tools);
+        return;
+      } catch (error) {
+        const clash = NexusError.is(error) && error.code === 'DUPLICATE_TOOL' ? error.details['tool'] : undefined;
+        if (typeof clash !== 'string' || !tools.some((tool) => tool.name === clash)) throw error;
+        this.options.logger.warn({ tool: clash }, 'a saved workflow is not exposed as a tool: another tool has its name');
+        tools = tools.filter((tool) => tool.name !== clash);
+      }
+    }
+  }
+
+  /** The tool a saved workflow's name would clash with (a built-in or plugin tool), if any. */
+  toolClash(name: string): string | undefined {
+    const entry = this.options.registry.list().find((registered) => registered.tool.name === `workflow.${name}` || registered.tool.name.replaceAll('.', '_') === `workflow_${name}`);
+    return entry && entry.tool.source !== 'workflow' ? entry.tool.name : undefined;
   }
 
   compile(raw: unknown, name: string, mode: 'full' | 'chain' = 'full'): CompiledWorkflow {

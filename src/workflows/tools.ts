@@ -145,6 +145,10 @@ export function workflowTools(service: WorkflowService): Tool[] {
       const inputSchema = args.input_schema ?? fromInputNames(args.inputs);
       const definition = { steps: args.steps, ...(args.output === undefined ? {} : { output: args.output }), ...(args.timeout_secs === undefined ? {} : { timeout_secs: args.timeout_secs }) };
       checkInputSchema(inputSchema, ajv);
+      const clash = service.toolClash(args.name);
+      if (clash !== undefined) {
+        throw new NexusError('WORKFLOW_INVALID', `The name "${args.name}" would clash with the tool ${clash}`, { details: { problems: [{ path: '$.name', message: `workflow.${args.name} would clash with the tool ${clash}` }] } });
+      }
       service.assertNoCycle(tenant, args.name, definition);
       service.compile(definition, args.name);
       const saved = await service.workflows.define({ tenant, name: args.name, title: args.title, description: args.description, inputSchema, definition });

@@ -84,6 +84,10 @@ describe('saved workflows', () => {
     expect((error.details['problems'] as Array<{ path: string }>).map((problem) => problem.path)).toEqual(['$.steps[0].tool', '$.steps[1].args.text']);
     expect(errorOf(await harness.call('workflow.define', { name: 'run', steps: [{ tool: 'echo', args: { text: 'x' } }] })).code).toBe('INVALID_ARGUMENTS');
     expect(errorOf(await harness.call('workflow.define', { name: 'bad_schema', input_schema: { type: 'string' }, steps: [{ tool: 'echo', args: { text: 'x' } }] })).code).toBe('WORKFLOW_INVALID');
+    const clash = errorOf(await harness.call('workflow.define', { name: 'plugin_owned', steps: [{ tool: 'echo', args: { text: 'x' } }] }));
+    expect(clash.code).toBe('WORKFLOW_INVALID');
+    expect(clash.message).toContain('workflow.plugin_owned');
+    expect((await harness.call('workflow.plugin_owned', {})).structuredContent).toEqual({ owner: 'plugin' });
     expect((await harness.call('workflow.list', {})).structuredContent).toEqual({ count: 0, workflows: [] });
   });
 
