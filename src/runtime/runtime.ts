@@ -25,6 +25,7 @@ import { detachedLink } from '../tools/detached-link.js';
 import { ToolExecutor } from '../tools/executor.js';
 import { ToolRegistry } from '../tools/registry.js';
 import { WorkflowService } from '../workflows/service.js';
+import { scopeSavedWorkflowTools } from '../workflows/tool-access.js';
 import { savedWorkflowTool, workflowTools } from '../workflows/tools.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { NEXUS_VERSION } from './version.js';
@@ -200,7 +201,7 @@ export class Runtime {
         prompts: this.prompts,
         sessions: this.sessions,
         logger: this.logger,
-        toolAccess: this.auth.policy,
+        toolAccess: scopeSavedWorkflowTools(this.auth.policy, { registry: this.tools, tenant: () => this.workflows.toolTenant }),
         tasks: this.toolTasks,
       },
       options,

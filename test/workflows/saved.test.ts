@@ -1,7 +1,10 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
+import { ToolListChangedNotificationSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { localPrincipal } from '../../src/auth/principal.js';
 import { parseConfig } from '../../src/config/index.js';
 import { createSilentLogger } from '../../src/logging/index.js';
 import { createRuntime } from '../../src/runtime/runtime.js';
@@ -117,6 +120,31 @@ describe('saved workflows', () => {
     const tooDeep = errorOf(await harness.call('workflow.run', { steps: [{ tool: 'workflow.run', args: { steps: [inner] } }] }));
     expect(tooDeep.code).toBe('WORKFLOW_LIMIT_EXCEEDED');
     expect(tooDeep.details).toMatchObject({ limit: 'max_depth', max: 2 });
+  });
+});
+
+describe('tenants', () => {
+  it("hides the operator's workflow tools from another tenant, which keeps its own workflows and runs", async () => {
+    const harness = await start();
+    await harness.call('workflow.define', GREET);
+    runOf(await harness.call('workflow.greet', { who: 'Ada' }));
+    const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+    await harness.runtime.connect(serverSide, { transport: 'memory', principalFor: () => localPrincipal('acme') });
+    const other = new Client({ name: 'other-tenant', version: '1.0.0' });
+    await other.connect(clientSide);
+    cleanups.push(() => other.close());
+    const call = async (name: string, args: Record<string, unknown>): Promise<CallToolResult> => (await other.callTool({ name, arguments: args })) as CallToolResult;
+
+    expect((await other.listTools()).tools.some((tool) => tool.name === 'workflow.greet')).toBe(false);
+    await expect(other.callTool({ name: 'workflow.greet', arguments: { who: 'x' } })).rejects.toMatchObject({ code: -32602 });
+    expect(errorOf(await call('workflow.execute', { name: 'greet', input: { who: 'x' } })).code).toBe('WORKFLOW_NOT_FOUND');
+    expect((await call('workflow.list', {})).structuredContent).toEqual({ count: 0, workflows: [] });
+    expect(((await call('workflow.runs', {})).structuredContent as { runs: unknown[] }).runs).toEqual([]);
+
+    await call('workflow.define', { ...GREET, steps: [{ id: 'say', tool: 'echo', args: { text: 'acme greets {{input.who}}' } }] });
+    expect(runOf(await call('workflow.execute', { name: 'greet', input: { who: 'Bob' } })).output).toEqual({ greeting: 'acme greets Bob' });
+    // The operator's own definition is untouched.
+    expect(runOf(await harness.call('workflow.greet', { who: 'Ada' })).output).toEqual({ greeting: 'hello Ada x1' });
   });
 });
 
