@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { ResourceUpdatedNotificationSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import type { NexusConfigInput } from '../../src/config/index.js';
 import { connectClient, initialize, startAuthHarness, type AuthHarness } from '../support/auth-http.js';
 
@@ -9,7 +9,8 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-function data(result: CallToolResult): Record<string, unknown> {
+/** The structured content of a successful call (the test fails on a tool error, showing it). */
+function data(result: Awaited<ReturnType<Client['callTool']>>): Record<string, unknown> {
   expect(result.isError, JSON.stringify(result.structuredContent)).toBeUndefined();
   return result.structuredContent as Record<string, unknown>;
 }
