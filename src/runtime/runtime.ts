@@ -96,6 +96,7 @@ export class Runtime {
     this.auth.tenants.registerDataDeleter('memory', (tenant, options) => this.memory.deleteTenant(tenant, options));
     this.auth.quotas.registerUsageSource('memory', (tenant) => this.memory.usage(tenant));
     this.workflows = new WorkflowService({ registry: this.tools, config, logger: this.logger, database: () => this.database, savedTool: (saved) => savedWorkflowTool(this.workflows, this.tools, saved) });
+    this.auth.tenants.registerDataDeleter('workflows', (tenant) => this.workflows.deleteTenant(tenant));
     for (const tool of workflowTools(this.workflows)) this.tools.register({ ...tool, source: 'builtin' });
     this.toolTasks = new ToolTaskRunner({ executor: this.executor, logger: this.logger });
     this.onClose(() => this.toolTasks.close());

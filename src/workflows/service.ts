@@ -118,6 +118,13 @@ export class WorkflowService {
     return this.options.config.auth.stdio_tenant;
   }
 
+  /** Deletes a tenant's saved workflows and run records (`nexus tenants delete`); returns the rows removed. */
+  async deleteTenant(tenant: string): Promise<number> {
+    const removed = (await this.workflows.deleteTenant(tenant)) + (await this.runs.deleteTenant(tenant));
+    if (tenant === this.toolTenant) this.refreshTools();
+    return removed;
+  }
+
   /** Re-registers every `workflow.<name>` tool (one tools/list_changed). */
   refreshTools(): void {
     let tools = this.workflows.list(this.toolTenant).map((saved) => this.options.savedTool(saved));

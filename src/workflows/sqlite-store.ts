@@ -82,6 +82,10 @@ export class SqliteWorkflowStore implements WorkflowStore {
     const deletedAt = new Date().toISOString();
     return this.db.write(() => this.db.statement('UPDATE workflow_definitions SET deleted_at = ? WHERE tenant = ? AND name = ? AND deleted_at IS NULL').run(deletedAt, tenant, name).changes > 0);
   }
+
+  async deleteTenant(tenant: string): Promise<number> {
+    return this.db.write(() => this.db.statement('DELETE FROM workflow_definitions WHERE tenant = ?').run(tenant).changes);
+  }
 }
 
 function toSaved(row: DefinitionRow): SavedWorkflow {
@@ -164,6 +168,10 @@ export class SqliteRunStore implements RunStore {
 
   async prune(startedBefore: string): Promise<number> {
     return this.db.write(() => this.db.statement("DELETE FROM workflow_runs WHERE status != 'running' AND started_at < ?").run(startedBefore).changes);
+  }
+
+  async deleteTenant(tenant: string): Promise<number> {
+    return this.db.write(() => this.db.statement('DELETE FROM workflow_runs WHERE tenant = ?').run(tenant).changes);
   }
 
   async failInterrupted(message: string, finishedAt: string): Promise<number> {

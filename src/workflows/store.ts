@@ -65,6 +65,8 @@ export interface WorkflowStore {
   listAllTenants(): SavedWorkflow[];
   versions(tenant: string, name: string): number[];
   delete(tenant: string, name: string): Promise<boolean>;
+  /** Removes every version of every workflow of a tenant (`nexus tenants delete`); returns the rows removed. */
+  deleteTenant(tenant: string): Promise<number>;
 }
 
 /** Run records. */
@@ -76,6 +78,8 @@ export interface RunStore {
   list(filter: RunFilter): { runs: RunRecord[]; nextCursor?: string | undefined };
   /** Deletes finished runs that started before the given time; returns how many. */
   prune(startedBefore: string): Promise<number>;
+  /** Removes every run record of a tenant (`nexus tenants delete`); returns how many. */
+  deleteTenant(tenant: string): Promise<number>;
   /** Marks every run still "running" as failed (a previous process stopped mid-run); returns how many. */
   failInterrupted(message: string, finishedAt: string): Promise<number>;
 }

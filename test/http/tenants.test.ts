@@ -114,16 +114,20 @@ describe('tenant isolation over HTTP', () => {
     for (const key of ['a', 'b', 'c', 'd']) data(await store(globex, key, 'x'.repeat(100)));
   });
 
-  it('deleting a tenant removes its memory, conversations and keys, and nothing of the other tenant', async () => {
+  it('deleting a tenant removes its memory, conversations, workflows, runs and keys, and nothing of the other tenant', async () => {
     const { h, acme, globex, keys } = await twoTenants();
+    const greet = { name: 'greet', description: 'Greets', steps: [{ id: 'say', tool: 'echo', args: { text: 'hello {{input.who}}' } }] };
     for (const client of [acme, globex]) {
       data(await client.callTool({ name: 'memory.store', arguments: { key: 'plan', value: WORDS } }));
       const conversation = data(await client.callTool({ name: 'memory.conversation.create', arguments: { title: 'notes' } }));
       data(await client.callTool({ name: 'memory.conversation.add', arguments: { conversation_id: String(conversation['conversation_id']), role: 'user', content: WORDS } }));
+      data(await client.callTool({ name: 'workflow.define', arguments: greet }));
+      data(await client.callTool({ name: 'workflow.execute', arguments: { name: 'greet', input: { who: 'Ada' } } }));
     }
     const removed = await h.runtime.auth.tenants.delete('acme');
     expect(removed['api_keys']).toBe(1);
     expect(removed['memory']).toBeGreaterThanOrEqual(2);
+    expect(removed['workflows']).toBe(2);
     const refused = await initialize(h.url, { authorization: `Bearer ${keys['acme']}` });
     expect(refused.status).toBe(401);
     await refused.body?.cancel();
@@ -135,6 +139,9 @@ describe('tenant isolation over HTTP', () => {
     expect(data(await reborn.callTool({ name: 'memory.recall', arguments: { key: 'plan' } }))).toMatchObject({ found: false });
     expect(JSON.stringify(data(await reborn.callTool({ name: 'memory.search', arguments: { query: 'rocket', mode: 'fulltext' } })))).not.toContain('tuesday');
     expect(JSON.stringify(data(await reborn.callTool({ name: 'memory.conversation.list', arguments: {} })))).not.toContain('notes');
+    expect(data(await reborn.callTool({ name: 'workflow.list', arguments: {} }))).toMatchObject({ count: 0 });
+    expect(data(await reborn.callTool({ name: 'workflow.runs', arguments: {} }))).toMatchObject({ runs: [] });
+    expect(data(await globex.callTool({ name: 'workflow.runs', arguments: {} }))['runs']).toHaveLength(1);
     expect(data(await globex.callTool({ name: 'memory.recall', arguments: { key: 'plan' } }))).toMatchObject({ found: true, value: WORDS });
     expect(JSON.stringify(data(await globex.callTool({ name: 'memory.search', arguments: { query: 'rocket', mode: 'fulltext' } })))).toContain('tuesday');
   });
