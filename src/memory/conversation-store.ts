@@ -49,6 +49,8 @@ export interface NewMessage {
   readonly metadataJson: string;
   readonly timestamp: number;
   readonly indexText: string | null;
+  /** What preceded the message in its session (messageContextText): indexed and embedded with it at a lower weight. */
+  readonly contextText?: string | null;
   readonly now: number;
 }
 
@@ -109,8 +111,13 @@ export interface ConversationStore {
   messagesBySeq(tenant: string, seqs: readonly number[]): Promise<Message[]>;
   /** Full-text matches over message index texts, best first (ids are seqs). */
   searchText(query: MessageTextQuery): Promise<TextHit[]>;
-  /** Messages with index text and seq > afterSeq, by seq (embedding backfill). */
+  /** Messages with index text and seq > afterSeq, by seq (embedding backfill); text = messageEmbedText(index text, context). */
   indexTexts(afterSeq: number, limit: number): Promise<IndexTextRow[]>;
+  /**
+   * Index texts of the latest `limit` messages of a conversation said at or before `timestamp`,
+   * newest first (the context of a message about to be added). Empty for an unknown conversation.
+   */
+  precedingTexts(tenant: string, conversationId: string, timestamp: number, limit: number): Promise<Array<{ text: string; timestamp: number }>>;
   /** What a tenant stores: messages and their content + metadata bytes (quotas). */
   usage(tenant: string): Promise<StorageUsage>;
   /** Deletes every conversation (and message) of a tenant; returns how many records went. */

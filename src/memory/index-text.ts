@@ -21,6 +21,41 @@ export function messageIndexText(message: { name: string | null; content: string
   return [message.name === null ? message.content : `${message.name}: ${message.content}`, ...described].join('\n');
 }
 
+/** Preceding messages indexed as a message's context: the question a reply answers is usually just before it. */
+export const CONTEXT_MESSAGES = 2;
+/** Messages further apart than this are different sessions and lend each other no context. */
+export const SESSION_GAP_MS = 60 * 60 * 1000;
+/** BM25 weight of the context field against the message's own text (weight 1). */
+export const MESSAGE_CONTEXT_WEIGHT = 0.5;
+
+/**
+ * A message's context: the index texts of up to CONTEXT_MESSAGES messages before it in its
+ * conversation and session (`preceding` newest first), oldest first. Null when there are none.
+ * Indexed beside the message at a lower weight, so "what did she research?" → "adoption agencies"
+ * finds the reply to the question that named the topic.
+ */
+export function messageContextText(timestamp: number, preceding: ReadonlyArray<{ text: string; timestamp: number }>): string | null {
+  const inSession = preceding.slice(0, CONTEXT_MESSAGES).filter((message) => timestamp - message.timestamp <= SESSION_GAP_MS && message.timestamp <= timestamp);
+  return inSession.length === 0 ? null : inSession.map((message) => message.text).reverse().join('\n');
+}
+
+/** What the embedder sees of a message: its own index text, then its context. */
+export function messageEmbedText(indexText: string, contextText: string | null): string {
+  return contextText === null ? indexText : `${indexText}\n${contextText}`;
+}
+
+/** "Monday 8 May 2023" (UTC): when a message was said, in words a question may use ("in May 2023"). */
+export function dateWords(timestamp: number): string {
+  const date = new Date(timestamp);
+  if (Number.isNaN(date.getTime())) return '';
+  return date.toLocaleDateString('en-GB', { weekday: 'long', day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' }).replace(',', '');
+}
+
+/** The two full-text fields of a message: its own text, and its context (its date, then what preceded it). */
+export function messageSearchFields(message: { indexText: string; contextText: string | null; timestamp: number }): [own: string, context: string] {
+  return [message.indexText, [dateWords(message.timestamp), message.contextText ?? ''].filter((part) => part !== '').join('\n')];
+}
+
 /** Short stable hash of a text: an unchanged text is not embedded again. */
 export function textHash(text: string): string {
   return createHash('sha256').update(text).digest('base64url').slice(0, 22);

@@ -5,7 +5,7 @@ import { conversationNotFound } from './conversation-store.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import type { Embedder } from './embedders/types.js';
 import { EmbeddingQueue, type EmbeddingJob } from './embedding-queue.js';
-import { kvIndexText, messageIndexText, textHash } from './index-text.js';
+import { CONTEXT_MESSAGES, kvIndexText, messageContextText, messageEmbedText, messageIndexText, textHash } from './index-text.js';
 import { assertWellFormed, serializeStorable, type JsonValue, type StorableLimits } from './json-value.js';
 import type { KvItem, KvStore } from './kv-store.js';
 import { MemorySearch, type SearchRequest, type SearchResult, type SemanticStatus } from './memory-search.js';
@@ -206,6 +206,9 @@ export class MemoryService {
     await this.options.beforeWrite?.(tenant, { items: 1, bytes: Buffer.byteLength(input.content) + Buffer.byteLength(metadataJson) });
     const now = this.clock();
     const indexText = messageIndexText({ name: input.name ?? null, content: input.content, metadata: JSON.parse(metadataJson) as JsonValue });
+    const timestamp = input.timestamp ?? now;
+    // What was said just before, in the same session, is searched and embedded with the message.
+    const contextText = messageContextText(timestamp, await this.conversations.precedingTexts(tenant, input.conversationId, timestamp, CONTEXT_MESSAGES));
     const message = await this.conversations.addMessage(
       {
         tenant,
@@ -215,13 +218,14 @@ export class MemoryService {
         name: input.name ?? null,
         content: input.content,
         metadataJson,
-        timestamp: input.timestamp ?? now,
+        timestamp,
         indexText,
+        contextText,
         now,
       },
       options,
     );
-    this.enqueue('message', [{ id: message.seq, tenant, scope: message.conversationId, text: indexText, timestamp: message.timestamp }]);
+    this.enqueue('message', [{ id: message.seq, tenant, scope: message.conversationId, text: messageEmbedText(indexText, contextText), timestamp: message.timestamp }]);
     this.options.onChange?.(conversationUri(message.conversationId), tenant);
     return message;
   }

@@ -144,5 +144,41 @@ export function conversationStoreContract(name: string, create: () => StoreFixtu
       ]);
       expect(await store.indexTexts(first.seq, 1)).toHaveLength(1);
     });
+
+    it('hands out the latest texts said at or before a time, newest first (a new message\'s context)', async () => {
+      await conversation('c');
+      await conversation('other');
+      await conversation('foreign', { tenant: 'acme' });
+      await message('c', 'first', { timestamp: T0 + 10 });
+      await message('c', 'second', { timestamp: T0 + 20 });
+      await message('c', 'third', { timestamp: T0 + 20 });
+      await message('c', 'later', { timestamp: T0 + 99 });
+      await message('c', 'silent', { timestamp: T0 + 15, indexText: null });
+      await message('other', 'elsewhere', { timestamp: T0 + 15 });
+      expect(await store.precedingTexts('default', 'c', T0 + 50, 2)).toEqual([
+        { text: 'third', timestamp: T0 + 20 },
+        { text: 'second', timestamp: T0 + 20 },
+      ]);
+      expect((await store.precedingTexts('default', 'c', T0 + 12, 5)).map((row) => row.text)).toEqual(['first']);
+      expect(await store.precedingTexts('default', 'c', T0, 5)).toEqual([]);
+      expect(await store.precedingTexts('acme', 'c', T0 + 50, 2)).toEqual([]);
+      expect(await store.precedingTexts('default', 'foreign', T0 + 50, 2)).toEqual([]);
+    });
+
+    it('finds a message by its context (date and preceding text) at a lower weight than by its own words', async () => {
+      await conversation('c');
+      const reply = await message('c', 'Adoption agencies, mostly', { contextText: 'What did you research last week?' });
+      const own = await message('c', 'I love research, it is my job', { contextText: 'Tell me about work' });
+      await message('c', 'Unrelated chatter about the weather', { contextText: 'How are you?' });
+      const research = await store.searchText({ tenant: 'default', query: 'research', limit: 10 });
+      expect(research.map((hit) => hit.id)).toEqual([own.seq, reply.seq]);
+      expect((await store.searchText({ tenant: 'default', query: 'agencies', limit: 10 })).map((hit) => hit.id)).toEqual([reply.seq]);
+      // T0 is Tuesday 14 November 2023 (UTC): the date is searchable in words.
+      const december = await message('c', 'Snow at last', { timestamp: T0 + 30 * 86_400_000 });
+      expect((await store.searchText({ tenant: 'default', query: 'December', limit: 10 })).map((hit) => hit.id)).toEqual([december.seq]);
+      expect((await store.searchText({ tenant: 'default', query: 'Tuesday November', limit: 10 })).map((hit) => hit.id)).not.toContain(december.seq);
+      // The embedder gets the message with its context.
+      expect((await store.indexTexts(reply.seq - 1, 1))[0]?.text).toBe('Adoption agencies, mostly\nWhat did you research last week?');
+    });
   });
 }

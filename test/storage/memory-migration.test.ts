@@ -5,6 +5,7 @@ import { createSqliteMemory } from '../../src/memory/sqlite/index.js';
 import { SqliteKvStore } from '../../src/memory/sqlite/sqlite-kv-store.js';
 import { openDatabase } from '../../src/storage/sqlite/database.js';
 import { memoryMigrations } from '../../src/storage/sqlite/migrations/memory.js';
+import { indexTerms } from '../../src/memory/index-terms.js';
 import { tempDir } from '../support/runtime.js';
 import { TrigramEmbedder } from '../support/trigram-embedder.js';
 
@@ -61,6 +62,7 @@ describe('memory schema migrations', () => {
       { version: 2, name: 'conversations' },
       { version: 3, name: 'embeddings' },
       { version: 4, name: 'vector_tables' },
+      { version: 5, name: 'message_context' },
     ]);
     expect(await memory.recall('default', 'default', 'legacy')).toMatchObject({ value: { note: 'written before conversations existed' }, tags: ['old'], createdAt: now });
     const fulltext = await memory.find('default', { query: 'conversations', mode: 'fulltext', scope: 'kv', k: 5 });
@@ -73,6 +75,46 @@ describe('memory schema migrations', () => {
     const conversation = await memory.createConversation('default', { title: 'after upgrade' });
     await memory.addMessage('default', { conversationId: conversation.id, role: 'user', content: 'hello' });
     expect((await memory.history('default', { conversationId: conversation.id, limit: 10 })).page.messages).toHaveLength(1);
+  });
+
+  it('gives messages stored before message context their context, and re-embeds them with it', async () => {
+    const file = databaseFile();
+    const old = openDatabase({ path: file });
+    old.migrate('memory', memoryMigrations.slice(0, 4));
+    const t0 = Date.UTC(2023, 4, 8, 13, 56);
+    old.writeSync((db) => {
+      db.prepare("INSERT INTO conversations (id, tenant, created_at, updated_at, message_count) VALUES ('c', 'default', ?, ?, 3)").run(t0, t0);
+      const insert = db.prepare("INSERT INTO messages (id, tenant, conversation_id, role, name, content, timestamp, created_at, index_text) VALUES (?, 'default', 'c', 'user', ?, ?, ?, ?, ?)");
+      const said: Array<[string, string, number]> = [
+        ['Mel', 'What did you research this week?', t0],
+        ['Caroline', 'Adoption agencies, mostly', t0],
+        ['Mel', 'A new session, days later', t0 + 3 * 86_400_000],
+      ];
+      said.forEach(([name, content, timestamp], index) => {
+        const seq = Number(insert.run(`m${index}`, name, content, timestamp, t0, `${name}: ${content}`).lastInsertRowid);
+        db.prepare('INSERT INTO messages_fts (rowid, terms) VALUES (?, ?)').run(seq, indexTerms(`${name}: ${content}`));
+      });
+    });
+    old.close();
+
+    const { database, memory } = memoryOn(file);
+    const contexts = database.read((db) => db.prepare('SELECT id, context_text FROM messages ORDER BY seq').all());
+    // The reply gets the question before it; the message of a later session gets no context.
+    expect(contexts).toEqual([
+      { id: 'm0', context_text: null },
+      { id: 'm1', context_text: 'Mel: What did you research this week?' },
+      { id: 'm2', context_text: null },
+    ]);
+    const ids = async (query: string, mode: 'fulltext' | 'semantic'): Promise<string[]> =>
+      (await memory.find('default', { query, mode, scope: 'messages', k: 5 })).hits.map((hit) => (hit.kind === 'message' ? hit.message.id : hit.item.key));
+    expect(await ids('research', 'fulltext')).toEqual(['m0', 'm1']);
+    // 8 May 2023 was a Monday; the later session was on a Thursday.
+    expect(await ids('Monday', 'fulltext')).toEqual(['m0', 'm1']);
+    expect(await ids('Thursday', 'fulltext')).toEqual(['m2']);
+    // The start-up backfill embeds the messages with their context.
+    await memory.flushEmbeddings();
+    expect(await memory.status()).toMatchObject({ state: 'ready', pending: 0 });
+    expect(await ids('research', 'semantic')).toContain('m1');
   });
 
   it('refuses a database from a newer Nexus instead of guessing at its schema', () => {

@@ -13,11 +13,13 @@ import {
   type NewMessage,
 } from '../conversation-store.js';
 import type { IndexTextRow, StorageUsage, TextHit } from '../store-types.js';
-import { rankTexts } from './text-rank.js';
+import { MESSAGE_CONTEXT_WEIGHT, messageEmbedText, messageSearchFields } from '../index-text.js';
+import { rankFields } from './text-rank.js';
 
 interface StoredMessage extends Omit<Message, 'metadata'> {
   readonly metadataJson: string;
   readonly indexText: string | null;
+  readonly contextText: string | null;
 }
 
 interface StoredConversation extends Omit<Conversation, 'metadata'> {
@@ -80,6 +82,7 @@ export class InMemoryConversationStore implements ConversationStore {
       timestamp: message.timestamp,
       createdAt: message.now,
       indexText: message.indexText,
+      contextText: message.contextText ?? null,
     };
     conversation.messages.push(stored);
     conversation.messages.sort(byTime);
@@ -119,8 +122,8 @@ export class InMemoryConversationStore implements ConversationStore {
     const documents = this.allMessages(query.tenant)
       .filter((message) => query.conversationId === undefined || message.conversationId === query.conversationId)
       .filter((message) => (query.from === undefined || message.timestamp >= query.from) && (query.to === undefined || message.timestamp <= query.to))
-      .flatMap((message) => (message.indexText === null ? [] : [{ id: message.seq, text: message.indexText }]));
-    return rankTexts(query.query, documents, query.limit);
+      .flatMap((message) => (message.indexText === null ? [] : [{ id: message.seq, fields: messageSearchFields({ ...message, indexText: message.indexText }) }]));
+    return rankFields(query.query, documents, [1, MESSAGE_CONTEXT_WEIGHT], query.limit);
   }
 
   async indexTexts(afterSeq: number, limit: number): Promise<IndexTextRow[]> {
@@ -129,7 +132,17 @@ export class InMemoryConversationStore implements ConversationStore {
       .filter((message) => message.seq > afterSeq && message.indexText !== null)
       .sort((left, right) => left.seq - right.seq)
       .slice(0, limit)
-      .map((message) => ({ id: message.seq, tenant: message.tenant, scope: message.conversationId, text: message.indexText ?? '', timestamp: message.timestamp }));
+      .map((message) => ({ id: message.seq, tenant: message.tenant, scope: message.conversationId, text: messageEmbedText(message.indexText ?? '', message.contextText), timestamp: message.timestamp }));
+  }
+
+  async precedingTexts(tenant: string, conversationId: string, timestamp: number, limit: number): Promise<Array<{ text: string; timestamp: number }>> {
+    const messages = this.find(tenant, conversationId)?.messages ?? [];
+    // Kept in (timestamp, seq) order, so the latest at or before `timestamp` are at the end.
+    return messages
+      .filter((message) => message.timestamp <= timestamp && message.indexText !== null)
+      .slice(-limit)
+      .reverse()
+      .map((message) => ({ text: message.indexText ?? '', timestamp: message.timestamp }));
   }
 
   async usage(tenant: string): Promise<StorageUsage> {

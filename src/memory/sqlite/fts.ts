@@ -10,3 +10,10 @@ export function writeTerms(database: SqliteDatabase, table: FtsTable, rowid: num
   if (terms === '') database.statement(`DELETE FROM ${table} WHERE rowid = ?`).run(rowid);
   else database.statement(`INSERT OR REPLACE INTO ${table} (rowid, terms) VALUES (?, ?)`).run(rowid, terms);
 }
+
+/** Sets the two indexed fields of a message (its own text and its context); inside the row's write transaction. */
+export function writeMessageTerms(database: SqliteDatabase, seq: number, fields: readonly [own: string, context: string]): void {
+  const [own, context] = fields.map(indexTerms);
+  if (own === '' && context === '') database.statement('DELETE FROM messages_fts WHERE rowid = ?').run(seq);
+  else database.statement('INSERT OR REPLACE INTO messages_fts (rowid, terms, context) VALUES (?, ?, ?)').run(seq, own, context);
+}

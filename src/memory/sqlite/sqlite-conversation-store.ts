@@ -15,7 +15,8 @@ import {
   type NewMessage,
 } from '../conversation-store.js';
 import type { IndexTextRow, StorageUsage, TextHit } from '../store-types.js';
-import { writeTerms } from './fts.js';
+import { MESSAGE_CONTEXT_WEIGHT, messageSearchFields } from '../index-text.js';
+import { writeMessageTerms } from './fts.js';
 
 interface ConversationRow {
   id: string;
@@ -91,8 +92,8 @@ export class SqliteConversationStore implements ConversationStore {
       if (bumped.changes === 0) throw conversationNotFound(message.conversationId);
       const inserted = this.database
         .statement(
-          `INSERT INTO messages (id, tenant, conversation_id, role, name, content, metadata, timestamp, created_at, index_text)
-           VALUES (@id, @tenant, @conversationId, @role, @name, @content, @metadata, @timestamp, @now, @indexText) RETURNING ${MESSAGE_COLUMNS}`,
+          `INSERT INTO messages (id, tenant, conversation_id, role, name, content, metadata, timestamp, created_at, index_text, context_text)
+           VALUES (@id, @tenant, @conversationId, @role, @name, @content, @metadata, @timestamp, @now, @indexText, @contextText) RETURNING ${MESSAGE_COLUMNS}`,
         )
         .get({
           id: message.id,
@@ -105,8 +106,11 @@ export class SqliteConversationStore implements ConversationStore {
           timestamp: message.timestamp,
           now: message.now,
           indexText: message.indexText,
+          contextText: message.contextText ?? null,
         }) as MessageRow;
-      writeTerms(this.database, 'messages_fts', inserted.seq, message.indexText);
+      if (message.indexText !== null) {
+        writeMessageTerms(this.database, inserted.seq, messageSearchFields({ indexText: message.indexText, contextText: message.contextText ?? null, timestamp: message.timestamp }));
+      }
       return inserted;
     }, options);
     return toMessage(row);
@@ -165,8 +169,8 @@ export class SqliteConversationStore implements ConversationStore {
       () =>
         this.database
           .statement(
-            `SELECT m.seq AS id, -bm25(messages_fts) AS score FROM messages_fts JOIN messages m ON m.seq = messages_fts.rowid
-             WHERE ${conditions.join(' AND ')} ORDER BY bm25(messages_fts) LIMIT @limit`,
+            `SELECT m.seq AS id, -bm25(messages_fts, 1.0, ${MESSAGE_CONTEXT_WEIGHT}) AS score FROM messages_fts JOIN messages m ON m.seq = messages_fts.rowid
+             WHERE ${conditions.join(' AND ')} ORDER BY bm25(messages_fts, 1.0, ${MESSAGE_CONTEXT_WEIGHT}) LIMIT @limit`,
           )
           .all(params) as TextHit[],
     );
@@ -177,12 +181,26 @@ export class SqliteConversationStore implements ConversationStore {
       () =>
         this.database
           .statement(
-            `SELECT seq AS id, tenant, conversation_id AS scope, index_text AS text, timestamp FROM messages
+            // The same text as messageEmbedText(index_text, context_text).
+            `SELECT seq AS id, tenant, conversation_id AS scope, index_text || coalesce(char(10) || context_text, '') AS text, timestamp FROM messages
              WHERE seq > @afterSeq AND index_text IS NOT NULL ORDER BY seq LIMIT @limit`,
           )
           .all({ afterSeq, limit }) as IndexTextRow[],
     );
   }
+  async precedingTexts(tenant: string, conversationId: string, timestamp: number, limit: number): Promise<Array<{ text: string; timestamp: number }>> {
+    return this.database.read(
+      () =>
+        this.database
+          .statement(
+            `SELECT index_text AS text, timestamp FROM messages
+             WHERE conversation_id = @conversationId AND tenant = @tenant AND timestamp <= @timestamp AND index_text IS NOT NULL
+             ORDER BY timestamp DESC, seq DESC LIMIT @limit`,
+          )
+          .all({ tenant, conversationId, timestamp, limit }) as Array<{ text: string; timestamp: number }>,
+    );
+  }
+
 
   async usage(tenant: string): Promise<StorageUsage> {
     return this.database.read(

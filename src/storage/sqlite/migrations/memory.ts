@@ -1,3 +1,6 @@
+import type Database from 'better-sqlite3';
+import { CONTEXT_MESSAGES, messageContextText, messageSearchFields } from '../../../memory/index-text.js';
+import { indexTerms } from '../../../memory/index-terms.js';
 import type { Migration } from '../migrations.js';
 
 /**
@@ -120,10 +123,42 @@ CREATE TABLE vector_tables (
 ) WITHOUT ROWID;
 `;
 
+// A message is indexed with its context: its date in words and the messages just before it in its
+// session (src/memory/index-text.ts), in a second FTS column ranked at a lower weight, and
+// embedded with it. `context_text` keeps what preceded the message when it was added. Existing
+// messages get their context here; their vectors are re-made by the embedding backfill (the
+// embedded text changed, so its hash no longer matches).
+function messageContext(db: Database.Database): void {
+  db.exec(`
+ALTER TABLE messages ADD COLUMN context_text TEXT;
+DROP TRIGGER messages_fts_delete;
+DROP TABLE messages_fts;
+CREATE VIRTUAL TABLE messages_fts USING fts5 (terms, context, ${FTS_OPTIONS});
+CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN
+  DELETE FROM messages_fts WHERE rowid = old.seq;
+END;
+`);
+  const conversationIds = db.prepare('SELECT id FROM conversations').pluck().all() as string[];
+  const messagesOf = db.prepare('SELECT seq, index_text AS text, timestamp FROM messages WHERE conversation_id = ? AND index_text IS NOT NULL ORDER BY timestamp, seq');
+  const setContext = db.prepare('UPDATE messages SET context_text = ? WHERE seq = ?');
+  const index = db.prepare('INSERT INTO messages_fts (rowid, terms, context) VALUES (?, ?, ?)');
+  for (const conversationId of conversationIds) {
+    const messages = messagesOf.all(conversationId) as Array<{ seq: number; text: string; timestamp: number }>;
+    messages.forEach((message, position) => {
+      const preceding = messages.slice(Math.max(0, position - CONTEXT_MESSAGES), position).reverse();
+      const contextText = messageContextText(message.timestamp, preceding);
+      if (contextText !== null) setContext.run(contextText, message.seq);
+      const [own, context] = messageSearchFields({ indexText: message.text, contextText, timestamp: message.timestamp }).map(indexTerms);
+      index.run(message.seq, own, context);
+    });
+  }
+}
+
 /** The memory domain's migrations, in order. Never edit a released step: append one. */
 export const memoryMigrations: readonly Migration[] = [
   { version: 1, name: 'kv', up: kv },
   { version: 2, name: 'conversations', up: conversations },
   { version: 3, name: 'embeddings', up: embeddings },
   { version: 4, name: 'vector_tables', up: vectorTables },
+  { version: 5, name: 'message_context', up: messageContext },
 ];
