@@ -6,9 +6,9 @@
 // MEANINGS below, keyed by JSON path: a schema key without a meaning (or a meaning for a key that
 // no longer exists) makes the generator throw, so a new setting cannot ship undocumented.
 // The schema file is shared by several engineers, hence meanings here rather than `.describe()`.
-import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { isMainModule, writeOrCheck } from './generated-file.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const target = path.join(root, 'docs/configuration.md');
@@ -426,22 +426,10 @@ async function compiledJsonSchema() {
   return z.toJSONSchema(configSchema, { io: 'input' });
 }
 
-const isMain = process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url);
-if (isMain) {
-  const expected = renderConfigDoc(await compiledJsonSchema());
-  if (process.argv.includes('--check')) {
-    let current = '';
-    try {
-      current = readFileSync(target, 'utf8');
-    } catch {
-      // a missing file is simply out of date
-    }
-    if (current !== expected) {
-      console.error('docs/configuration.md is out of date: run `npm run build && node scripts/gen-config-doc.mjs`');
-      process.exit(1);
-    }
-  } else {
-    writeFileSync(target, expected);
-    console.log(`wrote ${path.relative(root, target)} (${configRows(await compiledJsonSchema()).length} keys)`);
-  }
+if (isMainModule(import.meta.url)) {
+  const jsonSchema = await compiledJsonSchema();
+  writeOrCheck(target, renderConfigDoc(jsonSchema), {
+    regenerate: 'npm run build && node scripts/gen-config-doc.mjs',
+    written: `wrote ${path.relative(root, target)} (${configRows(jsonSchema).length} keys)`,
+  });
 }

@@ -4,10 +4,11 @@
 //   node scripts/gen-errors-doc.mjs --check  exit 1 when the file is out of date
 // It reads the TypeScript source (not dist/) so a freshly added code is picked up without a build:
 // codes.ts has no imports, so transpiling it alone and importing the result is enough.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
+import { isMainModule, writeOrCheck } from './generated-file.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const source = path.join(root, 'src/errors/codes.ts');
@@ -53,22 +54,10 @@ export function renderErrorsDoc(catalogue) {
   ].join('\n');
 }
 
-const isMain = process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url);
-if (isMain) {
-  const expected = renderErrorsDoc(await loadCatalogue());
-  if (process.argv.includes('--check')) {
-    let current = '';
-    try {
-      current = readFileSync(target, 'utf8');
-    } catch {
-      // a missing file is simply out of date
-    }
-    if (current !== expected) {
-      console.error('docs/errors.md is out of date: run `node scripts/gen-errors-doc.mjs`');
-      process.exit(1);
-    }
-  } else {
-    writeFileSync(target, expected);
-    console.log(`wrote ${path.relative(root, target)} (${Object.keys(await loadCatalogue()).length} codes)`);
-  }
+if (isMainModule(import.meta.url)) {
+  const catalogue = await loadCatalogue();
+  writeOrCheck(target, renderErrorsDoc(catalogue), {
+    regenerate: 'node scripts/gen-errors-doc.mjs',
+    written: `wrote ${path.relative(root, target)} (${Object.keys(catalogue).length} codes)`,
+  });
 }

@@ -4,10 +4,11 @@
 //   node scripts/gen-tools-table.mjs --write  replace the table between the markers in README.md
 //   node scripts/gen-tools-table.mjs --check  exit 1 when README.md's table is out of date
 // Needs `npm run build`. test/readme-tools.test.ts renders the same table from src/ and compares.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { isMainModule, writeOrCheck } from './generated-file.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const readme = path.join(root, 'README.md');
@@ -87,21 +88,13 @@ async function liveTools() {
   }
 }
 
-const isMain = process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url);
-if (isMain) {
+if (isMainModule(import.meta.url)) {
   const table = renderToolsTable(await liveTools());
   if (process.argv.includes('--write') || process.argv.includes('--check')) {
-    const current = readFileSync(readme, 'utf8');
-    const expected = replaceTable(current, table);
-    if (process.argv.includes('--check')) {
-      if (current !== expected) {
-        console.error('README.md tools table is out of date: run `npm run build && node scripts/gen-tools-table.mjs --write`');
-        process.exit(1);
-      }
-    } else {
-      writeFileSync(readme, expected);
-      console.log(`README.md: tools table updated (${table.split('\n').length - 2} tools)`);
-    }
+    writeOrCheck(readme, replaceTable(readFileSync(readme, 'utf8'), table), {
+      regenerate: 'npm run build && node scripts/gen-tools-table.mjs --write',
+      written: `README.md: tools table updated (${table.split('\n').length - 2} tools)`,
+    });
   } else {
     console.log(table);
   }
