@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NexusError } from '../../src/errors/index.js';
 import { GLOVE_EMBEDDER_ID, GloveEmbedder, embedText, gloveCachePath, loadGloveTable, type GloveTable } from '../../src/memory/embedders/index.js';
 import { fuse } from '../../src/memory/search/fusion.js';
-import { buildFtsQuery, stem } from '../../src/memory/text/index.js';
+import { buildFtsQuery, indexTerms, stem } from '../../src/memory/text/index.js';
 import { startTestRuntime, tempDir, type TestRuntime } from '../support/runtime.js';
 
 // Building the table streams the package's 300 MB JSON once; every test here shares that build.
@@ -169,9 +169,9 @@ describe('hybrid retrieval with real FTS5 and real GloVe vectors', () => {
 
   beforeAll(async () => {
     db = new Database(':memory:');
-    db.exec("CREATE VIRTUAL TABLE messages USING fts5 (text, tokenize = 'porter unicode61 remove_diacritics 2')");
+    db.exec("CREATE VIRTUAL TABLE messages USING fts5 (text, tokenize = 'unicode61 remove_diacritics 2')");
     const insert = db.prepare('INSERT INTO messages (rowid, text) VALUES (?, ?)');
-    messages.forEach((text, id) => insert.run(id, text));
+    messages.forEach((text, id) => insert.run(id, indexTerms(text)));
     vectors = await embedder.embed(messages);
   });
   afterAll(() => db.close());
@@ -240,8 +240,10 @@ describe('through memory.conversation.search (real FTS5, real GloVe vectors, the
     copyFileSync(gloveCachePath(data.dir), gloveCachePath(dataDir.dir));
     harness = await startTestRuntime({ data_dir: dataDir.dir });
     conversationId = String((await call('memory.conversation.create', { title: 'pets' }))['conversation_id']);
-    for (const [name, content] of said) {
-      messageIds.push(String((await call('memory.conversation.add', { conversation_id: conversationId, role: 'user', name, content }))['message_id']));
+    // A day apart: separate sessions, so no message is indexed with another as its context.
+    for (const [index, [name, content]] of said.entries()) {
+      const timestamp = new Date(Date.UTC(2024, 2, 1 + index, 12)).toISOString();
+      messageIds.push(String((await call('memory.conversation.add', { conversation_id: conversationId, role: 'user', name, content, timestamp }))['message_id']));
     }
     await harness.runtime.memory.flushEmbeddings();
   });
@@ -259,6 +261,19 @@ describe('through memory.conversation.search (real FTS5, real GloVe vectors, the
     expect(fulltext).toContain(1);
     expect(semantic).toContain(1);
     expect((await ranking(query, 'hybrid'))[0]).toBe(1);
+  });
+
+  it('hybrid prefers messages by the author a question names (name, else role)', async () => {
+    const { conversation_id: dinner } = (await call('memory.conversation.create', { title: 'dinner' })) as { conversation_id: string };
+    const add = async (role: string, content: string, day: number): Promise<string> =>
+      String((await call('memory.conversation.add', { conversation_id: dinner, role, content, timestamp: new Date(Date.UTC(2024, 3, day, 12)).toISOString() }))['message_id']);
+    const asked = await add('user', 'risotto for dinner?', 1);
+    const answered = await add('assistant', 'For dinner, a mushroom risotto takes thirty minutes', 2);
+    await harness.runtime.memory.flushEmbeddings();
+    const top = async (query: string): Promise<string | undefined> =>
+      ((await call('memory.conversation.search', { query, mode: 'hybrid', conversation_id: dinner, limit: 2 }))['results'] as Array<{ message_id: string }>)[0]?.message_id;
+    expect(await top('what was said about risotto for dinner?')).toBe(asked);
+    expect(await top('what did the assistant say about risotto for dinner?')).toBe(answered);
   });
 
   it('hybrid surfaces a message full text cannot see at all', async () => {
