@@ -45,6 +45,25 @@ export const workflowBodySchema = z.strictObject({
   timeout_secs: z.number().positive().max(86_400).optional(),
 });
 
+/**
+ * The step shape as JSON Schema, for the tools' advertised input schemas: clients see exactly
+ * what a step may hold, while validation stays in compileWorkflow (which reports every problem by
+ * JSON path instead of stopping at the first union mismatch).
+ */
+export function stepJsonSchema(mode: 'full' | 'chain'): Record<string, unknown> {
+  const toJson = (schema: z.ZodType): Record<string, unknown> => {
+    const json = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any', target: 'draft-2020-12' }) as Record<string, unknown>;
+    delete json['$schema'];
+    return json;
+  };
+  if (mode === 'chain') return toJson(chainStepSchema);
+  const tool = toJson(toolStepSchema);
+  const parallel = toJson(parallelStepSchema);
+  const properties = parallel['properties'] as Record<string, Record<string, unknown>>;
+  properties['parallel'] = { ...properties['parallel'], items: tool };
+  return { anyOf: [tool, parallel] };
+}
+
 export type OnError = 'fail' | 'continue' | 'retry';
 
 export interface Condition {

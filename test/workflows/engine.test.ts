@@ -61,6 +61,17 @@ describe('templating', () => {
 });
 
 describe('validation before anything runs', () => {
+  it('advertises the step shape in the input schemas', async () => {
+    const h = await start();
+    const { tools } = await h.client.listTools();
+    const schema = (name: string): { properties: { steps: { items: Record<string, unknown> } } } => tools.find((tool) => tool.name === name)?.inputSchema as never;
+    const full = schema('workflow.run').properties.steps.items['anyOf'] as Array<{ properties: Record<string, unknown>; required: string[] }>;
+    expect(full.map((variant) => variant.required)).toEqual([['tool'], ['parallel']]);
+    expect(Object.keys(full[0]!.properties)).toEqual(expect.arrayContaining(['id', 'tool', 'args', 'if', 'on_error', 'retries', 'backoff_ms', 'timeout_secs', 'fail_if', 'foreach', 'concurrency']));
+    expect(schema('tools.chain').properties.steps.items).toMatchObject({ required: ['tool'], additionalProperties: false });
+    expect(schema('workflow.define').properties.steps.items['anyOf']).toHaveLength(2);
+  });
+
   it('lists every problem by JSON path and runs no step', async () => {
     const h = await start();
     const result = await h.call('workflow.run', {
