@@ -30,7 +30,7 @@ export const MEANINGS = {
   json_logs: 'Accepted for compatibility with the original Nexus; logs are always JSON lines on stderr.',
   database_path: 'SQLite database file (memory, workflows, keys, tenants, audit); `null`: `<data_dir>/nexus.db`; `":memory:"`: in memory, gone at exit.',
   data_dir: 'Folder for the database and caches such as the offline embedder\'s word table (`--data-dir`). Created `0700` on first use.',
-  extras_enabled: 'Accepted for compatibility with the original Nexus (where `false` registered only its core tools); every built-in tool is registered regardless — hide tools with `tools.disabled`.',
+  extras_enabled: 'When `false` (or `--core-only`), only the original core tools are exposed (echo, get_time, uuid, fs read/write, cmd.exec, memory.store/recall/delete/list, http.request, env, sys.info, base64, json, hash, regex); conversations, search, workflows, fs.list_dir/stat are hidden. Plugin tools stay.',
   debug: 'Verbose logs plus one trace per tool call (tool, redacted arguments, duration, outcome, trace id) (`--debug`).',
   request_log: 'File that receives every JSON-RPC request and response as JSON lines, secrets redacted and large payloads truncated (`--request-log`); `null`: off.',
   tool_names: '`"dotted"` lists tools as `memory.store`; `"underscore"` as `memory_store`, for clients that reject dots. Calls by either form resolve.',

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { CORE_TOOL_NAMES } from '../src/tools/builtin/index.js';
 import { startTestRuntime, type TestRuntime } from './support/runtime.js';
 
 let harness: TestRuntime | undefined;
@@ -47,5 +48,12 @@ describe('protocol over a real SDK client', () => {
     expect(tools.every((tool) => !tool.name.includes('.'))).toBe(true);
     const result = await harness.client.callTool({ name: 'get_time', arguments: { timezone: 'Europe/Paris' } });
     expect((result.structuredContent as { timezone: string }).timezone).toBe('Europe/Paris');
+  });
+
+  it('exposes only the original core tools when extras are disabled (--core-only)', async () => {
+    harness = await startTestRuntime({ extras_enabled: false });
+    const names = (await harness.client.listTools()).tools.map((tool) => tool.name);
+    expect(names).toEqual([...CORE_TOOL_NAMES].sort((a, b) => a.localeCompare(b)));
+    await expect(harness.client.callTool({ name: 'fs.stat', arguments: { path: '/' } })).rejects.toMatchObject({ code: -32602 });
   });
 });

@@ -20,7 +20,7 @@ import type { Embedder } from '../memory/embedders/types.js';
 import type { MemoryService } from '../memory/memory-service.js';
 import { registerMemoryResources } from '../memory/resources.js';
 import { createSqliteMemory } from '../memory/sqlite/index.js';
-import { builtinTools } from '../tools/builtin/index.js';
+import { builtinTools, EXTRA_TOOL_PATTERNS } from '../tools/builtin/index.js';
 import { detachedLink } from '../tools/detached-link.js';
 import { ToolExecutor } from '../tools/executor.js';
 import { ToolRegistry } from '../tools/registry.js';
@@ -82,7 +82,8 @@ export class Runtime {
     this.logger = options.logger ?? createLogger({ level });
     this.configFile = options.configFile ?? null;
     this.options = options;
-    this.tools = new ToolRegistry({ nameStyle: config.tool_names, enabled: config.tools.enabled, disabled: config.tools.disabled });
+    const disabled = config.extras_enabled ? config.tools.disabled : [...config.tools.disabled, ...EXTRA_TOOL_PATTERNS];
+    this.tools = new ToolRegistry({ nameStyle: config.tool_names, enabled: config.tools.enabled, disabled });
     this.executor = new ToolExecutor({ registry: this.tools, logger: this.logger, defaultTimeoutSecs: config.security.tool_timeout_secs, debug: config.debug });
     this.sessions = new SessionHub(this.logger);
     this.commandPlugins = new CommandPluginManager({ registry: this.tools, logger: this.logger, env: readProcessEnv(), security: config.security, configFile: this.configFile, cwd: process.cwd() });

@@ -42,3 +42,20 @@ export function builtinTools(deps: BuiltinToolDeps): Tool[] {
     ...conversationTools(deps.memory, { embedderIsRemote: config.memory.embedder.provider !== 'builtin' }),
   ].map((tool) => ({ ...tool, source: 'builtin' as const }));
 }
+
+/**
+ * The original's core set (v0.2.0's 18 plus env.get, env.list, sys.info). With
+ * `extras_enabled: false` (or `--core-only`) every other built-in, workflow and alias is hidden;
+ * plugin tools stay, since the operator configured them explicitly.
+ */
+export const CORE_TOOL_NAMES: readonly string[] = [
+  'echo', 'get_time', 'uuid.generate', 'fs.read_file', 'fs.write_file', 'cmd.exec',
+  'memory.store', 'memory.recall', 'memory.delete', 'memory.list', 'http.request',
+  'env.get', 'env.list', 'sys.info', 'base64.encode', 'base64.decode', 'json.parse',
+  'json.query', 'hash.sha256', 'regex.match', 'regex.replace',
+];
+
+/** Glob patterns for what `extras_enabled: false` hides. */
+export const EXTRA_TOOL_PATTERNS: readonly string[] = [
+  'fs.list_dir', 'fs.stat', 'memory.conversation.*', 'memory.search', 'memory.embed', 'conversation.*', 'workflow.*', 'tools.chain',
+];
