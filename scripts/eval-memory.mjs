@@ -135,6 +135,7 @@ async function main() {
     await client.connect(transport);
     const totals = Object.fromEntries(MODES.map((mode) => [mode, emptyScores()]));
     const byCategory = Object.fromEntries(MODES.map((mode) => [mode, {}]));
+    const byConversation = Object.fromEntries(MODES.map((mode) => [mode, {}]));
     let status;
     for (const conversation of conversations) {
       const loadStart = performance.now();
@@ -147,6 +148,7 @@ async function main() {
           const retrieved = result.results.map((hit) => hit.metadata.dia_id);
           addScores(totals[mode], question.evidence, retrieved);
           addScores((byCategory[mode][question.category] ??= emptyScores()), question.evidence, retrieved);
+          addScores((byConversation[mode][conversation.name] ??= emptyScores()), question.evidence, retrieved);
         }
       }
     }
@@ -157,6 +159,7 @@ async function main() {
       seconds: Math.round((performance.now() - started) / 100) / 10,
       modes: Object.fromEntries(MODES.map((mode) => [mode, averages(totals[mode])])),
       categories: Object.fromEntries(MODES.map((mode) => [mode, Object.fromEntries(Object.entries(byCategory[mode]).map(([category, scores]) => [CATEGORY_NAMES[category] ?? category, averages(scores)]))])),
+      conversations: Object.fromEntries(MODES.map((mode) => [mode, Object.fromEntries(Object.entries(byConversation[mode]).map(([name, scores]) => [name, averages(scores)]))])),
     };
     if (options.json) {
       console.log(JSON.stringify(report, null, 2));
@@ -173,6 +176,12 @@ async function main() {
     for (const mode of MODES) {
       console.log(`| ${mode} | ${Object.values(CATEGORY_NAMES).map((name) => report.categories[mode][name]?.[`recall@${CUTOFFS.at(-1)}`]?.toFixed(3) ?? '-').join(' | ')} |`);
     }
+    // The spread between conversations hints at how far a held-out split may land from these figures.
+    const names = conversations.map((conversation) => conversation.name);
+    console.log(`\nrecall@${CUTOFFS.at(-1)} by conversation:`);
+    console.log(`| mode | ${names.join(' | ')} |`);
+    console.log(`|---|${names.map(() => '---').join('|')}|`);
+    for (const mode of MODES) console.log(`| ${mode} | ${names.map((name) => report.conversations[mode][name]?.[`recall@${CUTOFFS.at(-1)}`]?.toFixed(3) ?? '-').join(' | ')} |`);
   } finally {
     await client.close().catch(() => undefined);
     mkdirSync(tableCache, { recursive: true });
