@@ -57,7 +57,9 @@ export class SqliteDatabase {
       if (!inMemory) mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
       connection = new Database(file, { timeout: options.busyTimeoutMs ?? 2000 });
       if (isNew) chmodSync(file, 0o600);
-      const mode = connection.pragma('journal_mode = WAL', { simple: true });
+      const opened = connection;
+      // Two processes creating the file at once: switching to WAL needs a lock the other may hold.
+      const mode = retryBusySync(() => opened.pragma('journal_mode = WAL', { simple: true }), Date.now() + (options.busyRetryMs ?? 30_000));
       if (!inMemory && mode !== 'wal') throw new Error(`journal_mode is "${String(mode)}", WAL could not be enabled`);
       connection.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
       connection.pragma('foreign_keys = ON');
@@ -112,37 +114,38 @@ export class SqliteDatabase {
   async write<T>(work: WriteWork<T>, options: { signal?: AbortSignal | undefined } = {}): Promise<T> {
     const deadline = Date.now() + this.busyRetryMs;
     for (let attempt = 1; ; attempt += 1) {
-      this.assertOpen();
-      try {
-        return this.immediate(work);
-      } catch (error) {
-        if (!isBusy(error)) throw error;
-        if (Date.now() >= deadline) throw busyError(error, this.path);
-        this.logger?.debug({ attempt, path: this.path }, 'database busy, retrying write');
-      }
-      await sleep(Math.min(MAX_BACKOFF_MS, 10 * 2 ** attempt) * (0.5 + Math.random()), options.signal);
+      const outcome = this.attempt(work, deadline, attempt);
+      if (outcome.done) return outcome.value;
+      await sleep(backoffMs(attempt) * (0.5 + Math.random()), options.signal);
     }
   }
 
   /** `write` for start-up paths that cannot await (migrations): retries block the thread. */
   writeSync<T>(work: WriteWork<T>): T {
-    const deadline = Date.now() + this.busyRetryMs;
-    for (let attempt = 1; ; attempt += 1) {
-      this.assertOpen();
-      try {
-        return this.immediate(work);
-      } catch (error) {
-        if (!isBusy(error)) throw error;
-        if (Date.now() >= deadline) throw busyError(error, this.path);
-      }
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, Math.min(MAX_BACKOFF_MS, 10 * 2 ** attempt));
+    this.assertOpen();
+    return retryBusySync(() => this.immediate(work), Date.now() + this.busyRetryMs, this.path);
+  }
+
+  /** One immediate transaction; `done: false` when it met a lock and may be retried. */
+  private attempt<T>(work: WriteWork<T>, deadline: number, attempt: number): { done: true; value: T } | { done: false } {
+    this.assertOpen();
+    try {
+      return { done: true, value: this.immediate(work) };
+    } catch (error) {
+      if (!isBusy(error)) throw error;
+      if (Date.now() >= deadline) throw busyError(error, this.path);
+      this.logger?.debug({ attempt, path: this.path }, 'database busy, retrying write');
+      return { done: false };
     }
   }
 
-  /** Runs a read. WAL readers never wait for writers; busy_timeout covers WAL recovery. */
+  /**
+   * Runs a read. WAL readers never wait for writers; they can only meet SQLITE_BUSY while another
+   * process recovers the WAL after a crash, which busy_timeout and these retries cover.
+   */
   read<T>(work: (db: Database.Database) => T): T {
     this.assertOpen();
-    return work(this.connection);
+    return retryBusySync(() => work(this.connection), Date.now() + this.busyRetryMs, this.path);
   }
 
   get isOpen(): boolean {
@@ -181,6 +184,23 @@ export function resolveDatabasePath(config: { database_path: string | null; data
 export function isBusy(error: unknown): boolean {
   const code = typeof error === 'object' && error !== null && 'code' in error ? error.code : undefined;
   return typeof code === 'string' && code.startsWith('SQLITE_BUSY');
+}
+
+function backoffMs(attempt: number): number {
+  return Math.min(MAX_BACKOFF_MS, 10 * 2 ** attempt);
+}
+
+/** Runs `work`, retrying (blocking the thread between attempts) while it meets SQLITE_BUSY. */
+function retryBusySync<T>(work: () => T, deadline: number, file = ''): T {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return work();
+    } catch (error) {
+      if (!isBusy(error)) throw error;
+      if (Date.now() >= deadline) throw busyError(error, file);
+    }
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, backoffMs(attempt));
+  }
 }
 
 function busyError(cause: unknown, file: string): NexusError {
