@@ -4,7 +4,7 @@ import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import type { NexusConfig } from '../config/index.js';
 import { NexusError } from '../errors/index.js';
-import type { Logger } from '../logging/index.js';
+import { redactSecrets, type Logger } from '../logging/index.js';
 import type { SqliteDatabase } from '../storage/sqlite/database.js';
 import { WORKFLOW_MIGRATIONS } from '../storage/sqlite/migrations/workflows.js';
 import type { ToolRegistry } from '../tools/registry.js';
@@ -18,6 +18,7 @@ import type { RunRecord, RunStore, SavedWorkflow, WorkflowStore } from './store.
 export const RESERVED_WORKFLOW_NAMES = new Set(['run', 'define', 'list', 'get', 'delete', 'execute', 'runs', 'run_get']);
 
 const PRUNE_INTERVAL_MS = 6 * 60 * 60 * 1000;
+const RECORD_REDACTION = { maxStringLength: 64 * 1024, maxDepth: 32 };
 
 export const INTERRUPTED_MESSAGE = 'Interrupted: the Nexus process running this workflow stopped before it finished (marked failed at the next start)';
 
@@ -189,7 +190,8 @@ export class WorkflowService {
       version: request.saved?.version ?? null,
       principal: request.context.principal.id,
       status: 'running',
-      input: request.input,
+      // Records outlive the call: fields that look like secrets (api_key, token, password…) are not kept.
+      input: redactSecrets(request.input, RECORD_REDACTION),
       steps: [],
       startedAt: new Date().toISOString(),
     };
@@ -230,7 +232,7 @@ export class WorkflowService {
       status: result.status,
       ...(output === undefined ? {} : { output }),
       ...(truncated ? { outputTruncated: true } : {}),
-      ...(result.error ? { error: { code: result.error.code, message: result.error.message, details: result.error.details } } : {}),
+      ...(result.error ? { error: { code: result.error.code, message: result.error.message, details: redactSecrets(result.error.details, RECORD_REDACTION) as Record<string, unknown> } } : {}),
       steps: result.steps,
       finishedAt: new Date().toISOString(),
       durationMs: result.durationMs,

@@ -237,6 +237,14 @@ describe('run records', () => {
     runOf(await pending);
   });
 
+  it('does not keep secret-looking input fields in the record (the steps still get them)', async () => {
+    const harness = await start();
+    const run = runOf(await harness.call('workflow.run', { input: { api_key: 'sk-live-123', who: 'Ada' }, steps: [{ tool: 'test.capture', args: { value: '{{input.api_key}}' } }] }));
+    expect(harness.control.captured).toEqual([{ value: 'sk-live-123' }]);
+    const record = (await harness.call('workflow.run_get', { run_id: run.run_id })).structuredContent as { input: Record<string, unknown> };
+    expect(record.input).toEqual({ api_key: '[REDACTED]', who: 'Ada' });
+  });
+
   it('keeps runs per tenant', async () => {
     const harness = await start();
     runOf(await harness.call('workflow.run', { steps: [{ tool: 'echo', args: { text: 'x' } }] }));
