@@ -84,7 +84,9 @@ export class Runtime {
     this.options = options;
     const disabled = config.extras_enabled ? config.tools.disabled : [...config.tools.disabled, ...EXTRA_TOOL_PATTERNS];
     this.tools = new ToolRegistry({ nameStyle: config.tool_names, enabled: config.tools.enabled, disabled });
-    this.executor = new ToolExecutor({ registry: this.tools, logger: this.logger, defaultTimeoutSecs: config.security.tool_timeout_secs, debug: config.debug });
+    // Each nested workflow adds one call level; leave room for workflows.max_depth to be the limit that answers.
+    const maxDepth = Math.max(8, config.workflows.max_depth + 1);
+    this.executor = new ToolExecutor({ registry: this.tools, logger: this.logger, defaultTimeoutSecs: config.security.tool_timeout_secs, debug: config.debug, maxDepth });
     this.sessions = new SessionHub(this.logger);
     this.commandPlugins = new CommandPluginManager({ registry: this.tools, logger: this.logger, env: readProcessEnv(), security: config.security, configFile: this.configFile, cwd: process.cwd() });
     this.auth = new AuthServices({ config, logger: this.logger, database: () => this.database, clock: options.clock, rateLimiter: options.rateLimiter });

@@ -121,6 +121,17 @@ describe('saved workflows', () => {
     expect(tooDeep.code).toBe('WORKFLOW_LIMIT_EXCEEDED');
     expect(tooDeep.details).toMatchObject({ limit: 'max_depth', max: 2 });
   });
+
+  it('lets workflows.max_depth above the executor default be the limit that answers', async () => {
+    const harness = await start({ workflows: { max_depth: 12 } });
+    let nested: Record<string, unknown> = { tool: 'echo', args: { text: 'bottom' } };
+    for (let level = 0; level < 10; level += 1) nested = { tool: 'workflow.run', args: { steps: [nested] } };
+    expect(runOf(await harness.call('workflow.run', { steps: [nested] })).steps[0]).toMatchObject({ status: 'succeeded' });
+    // 11 levels ran (the echo at call depth 11, past the executor's default 8); 13 is one too many.
+    const twoMore = { tool: 'workflow.run', args: { steps: [{ tool: 'workflow.run', args: { steps: [nested] } }] } };
+    const tooDeep = errorOf(await harness.call('workflow.run', { steps: [twoMore] }));
+    expect(tooDeep.code).toBe('WORKFLOW_LIMIT_EXCEEDED');
+  });
 });
 
 describe('tenants', () => {
