@@ -1,10 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/storage/sqlite/database.js';
 import { memoryMigrations } from '../../src/storage/sqlite/migrations/memory.js';
-import { compileForChild } from '../support/compile-for-child.js';
+import { compileForChild, removeChildBuilds } from '../support/compile-for-child.js';
 import { tempDir } from '../support/runtime.js';
 
 const WRITER = path.join(import.meta.dirname, 'fixtures', 'memory-writer.mjs');
@@ -15,6 +15,8 @@ const cleanups: Array<() => void> = [];
 beforeAll(() => {
   compiled = compileForChild(['src/storage/sqlite/database.ts', 'src/memory/sqlite/index.ts']);
 }, 120_000);
+
+afterAll(() => removeChildBuilds());
 
 afterEach(() => {
   for (const cleanup of cleanups.splice(0).reverse()) cleanup();

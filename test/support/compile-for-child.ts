@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import ts from 'typescript';
 
@@ -39,4 +39,10 @@ export function compileForChild(entries: readonly string[]): string {
   if (result.emitSkipped) throw new Error(`compiling ${entries.join(', ')} for a child process failed`);
   built.set(cacheKey, outDir);
   return outDir;
+}
+
+/** Deletes what compileForChild built in this test process (call from afterAll). */
+export function removeChildBuilds(): void {
+  for (const folder of built.values()) rmSync(folder, { recursive: true, force: true });
+  built.clear();
 }
