@@ -82,11 +82,8 @@ export interface RenderSite {
 export function render(value: unknown, scope: Readonly<Record<string, unknown>>, site: RenderSite): unknown {
   if (typeof value === 'string') return renderString(value, scope, site);
   if (Array.isArray(value)) return value.map((item) => render(item, scope, site));
-  if (isRecord(value)) {
-    const out: Record<string, unknown> = {};
-    for (const [key, item] of Object.entries(value)) out[key] = render(item, scope, site);
-    return out;
-  }
+  // fromEntries defines own properties, so even a "__proto__" key stays an ordinary key.
+  if (isRecord(value)) return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, render(item, scope, site)]));
   return value;
 }
 

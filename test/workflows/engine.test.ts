@@ -53,6 +53,26 @@ describe('templating', () => {
     expect(steps.map((step) => step.status)).toEqual(['succeeded', 'failed', 'skipped']);
   });
 
+  it('never evaluates templates found inside results or inputs (no double expansion)', async () => {
+    const h = await start();
+    await h.call('workflow.run', {
+      input: { secret: 's3cret', hostile: '{{input.secret}}' },
+      steps: [
+        { id: 'first', tool: 'test.capture', args: { value: '{{input.hostile}}' } },
+        { tool: 'test.capture', args: { value: 'got {{steps.first.received}}', note: '{{steps.first.received}}' } },
+      ],
+    });
+    expect(h.control.captured).toEqual([{ value: '{{input.secret}}' }, { value: 'got {{input.secret}}', note: '{{input.secret}}' }]);
+  });
+
+  it('keeps an argument named __proto__ as an ordinary key', async () => {
+    const h = await start();
+    await h.call('workflow.run', { steps: [{ tool: 'test.capture', args: { value: JSON.parse('{"__proto__": {"polluted": "{{input.x}}"}}') as unknown } }], input: { x: 1 } });
+    const received = h.control.captured[0]?.['value'] as Record<string, unknown>;
+    expect(Object.hasOwn(received, '__proto__')).toBe(true);
+    expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
+  });
+
   it('reports an index out of range with the array length', async () => {
     const h = await start();
     const result = await h.call('workflow.run', { input: { list: ['x'] }, steps: [{ tool: 'echo', args: { text: '{{input.list[3]}}' } }] });
