@@ -114,6 +114,12 @@ export class MemoryService {
         void this.backfill();
       })
       .catch((error: unknown) => this.options.logger.warn({ err: error }, 'could not read the vector index state'));
+    // Embedding nothing loads the embedder (the offline one builds its word table on first use,
+    // which takes seconds): done now in the background rather than inside the first search.
+    // close() → embedder.close() stops it.
+    this.options.embedder?.embed([]).catch((error: unknown) => {
+      if (!this.closed) this.options.logger.warn({ err: error }, 'the embedder could not be loaded; semantic search waits for it');
+    });
   }
 
   async close(): Promise<void> {

@@ -132,6 +132,31 @@ describe('GloveEmbedder', () => {
     await expect(embedder.embed(['anything'], { signal: controller.signal })).rejects.toThrow();
   });
 
+  it('close() stops a table build in progress and writes no file', async () => {
+    const fresh = tempDir('nexus-glove-closing-');
+    try {
+      const closing = new GloveEmbedder({ dataDir: fresh.dir });
+      const loading = closing.load();
+      await closing.close();
+      const error: unknown = await loading.catch((caught: unknown) => caught);
+      expect(NexusError.is(error) && error.code).toBe('CANCELLED');
+      expect(() => statSync(gloveCachePath(fresh.dir))).toThrow();
+    } finally {
+      fresh.remove();
+    }
+  });
+
+  it('a caller’s abort ends its own wait without spoiling the shared load', async () => {
+    const shared = new GloveEmbedder({ dataDir: data.dir });
+    const controller = new AbortController();
+    const waiting = shared.embed(['hello'], { signal: controller.signal });
+    controller.abort();
+    const error: unknown = await waiting.catch((caught: unknown) => caught);
+    expect(NexusError.is(error) && error.code).toBe('CANCELLED');
+    const [vector] = await shared.embed(['hello']);
+    expect(Math.hypot(...vector!)).toBeCloseTo(1, 5);
+  });
+
   it('reports an unwritable data dir as EMBEDDER_FAILED, and a later call tries again', async () => {
     const blocked = tempDir('nexus-glove-blocked-');
     try {

@@ -1,3 +1,4 @@
+import { NexusError } from '../../errors/index.js';
 import { stem } from '../text/stem.js';
 import { tokenize } from '../text/tokenize.js';
 import { GLOVE_TABLE_VERSION, loadGloveTable, type GloveTable } from './glove-cache.js';
@@ -30,27 +31,52 @@ export class GloveEmbedder implements Embedder {
   /** Averaged word vectors find topic, not specifics: in hybrid search they refine full text rather than equal it. */
   readonly fusionWeight = GLOVE_FUSION_WEIGHT;
   readonly #dataDir: string;
+  /** Aborts a table build still running at close(); one build is shared by every caller. */
+  readonly #closing = new AbortController();
   #table: Promise<GloveTable> | undefined;
 
   constructor(options: GloveEmbedderOptions) {
     this.#dataDir = options.dataDir;
   }
 
-  /** Loads (building on first use) the word table; embed() calls it, callers may call it early to warm up. */
+  /**
+   * Loads (building on first use) the word table; embed() calls it, callers may call it early to
+   * warm up. A caller's signal stops its own wait, not the shared build.
+   */
   async load(options: { signal?: AbortSignal } = {}): Promise<GloveTable> {
-    this.#table ??= loadGloveTable(this.#dataDir, options).catch((error: unknown) => {
+    this.#table ??= loadGloveTable(this.#dataDir, { signal: this.#closing.signal }).catch((error: unknown) => {
       // A failed build must not poison later attempts.
       this.#table = undefined;
       throw error;
     });
-    return this.#table;
+    return options.signal === undefined ? this.#table : untilAborted(this.#table, options.signal);
   }
 
   async embed(texts: readonly string[], options: { signal?: AbortSignal } = {}): Promise<Float32Array[]> {
     const table = await this.load(options);
-    options.signal?.throwIfAborted();
+    if (options.signal?.aborted) throw cancelled();
     return texts.map((text) => embedText(table, text));
   }
+
+  /** Stops a table build in progress (its partial file is never written). */
+  async close(): Promise<void> {
+    this.#closing.abort();
+    await this.#table?.catch(() => undefined);
+  }
+}
+
+function cancelled(): NexusError {
+  return new NexusError('CANCELLED', 'Embedding was cancelled');
+}
+
+/** The promise's outcome, or CANCELLED as soon as the signal aborts (the work itself goes on). */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(cancelled());
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(cancelled());
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
 
 /** One text → one L2-normalised vector (all zeros when no word of the text is known). */
