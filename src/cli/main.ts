@@ -225,14 +225,30 @@ function buildProgram(): Command {
       process.stdout.write(`ok: ${loaded.configFile ?? 'no config file found; defaults are valid'}\n`);
     });
 
-  registerAuthCommands(program, async (command, work) => {
+  const withRuntime = async (command: Command, work: (runtime: Runtime) => Promise<void>): Promise<void> => {
     const runtime = await oneShotRuntime(command.optsWithGlobals<GlobalOptions>());
     try {
       await work(runtime);
     } finally {
       await runtime.close();
     }
-  });
+  };
+
+  registerAuthCommands(program, withRuntime);
+
+  program
+    .command('memory')
+    .description('memory maintenance')
+    .command('reindex')
+    .description('re-embed every stored text with the configured embedder (after changing embedders)')
+    .action(async (_local, command: Command) =>
+      withRuntime(command, async (runtime) => {
+        const controller = new AbortController();
+        process.once('SIGINT', () => controller.abort());
+        const result = await runtime.memory.reindex(controller.signal);
+        process.stdout.write(`reindexed with ${result.embedder}: ${result.embedded} texts embedded, ${result.removed} stale vectors removed\n`);
+      }),
+    );
 
   return program;
 }
