@@ -1,6 +1,6 @@
-import { NexusError } from '../errors/index.js';
 import type { SqliteDatabase } from '../storage/sqlite/database.js';
 import type { StepRecord } from './engine.js';
+import { decodeRunCursor, encodeRunCursor, interruptedSteps, ownerAlive } from './store-support.js';
 import type { NewWorkflowVersion, RunFilter, RunRecord, RunStore, SavedWorkflow, WorkflowStore } from './store.js';
 
 interface DefinitionRow {
@@ -155,7 +155,7 @@ export class SqliteRunStore implements RunStore {
       params.push(filter.status);
     }
     if (filter.cursor !== undefined) {
-      const after = decodeCursor(filter.cursor);
+      const after = decodeRunCursor(filter.cursor);
       where.push('(started_at < ? OR (started_at = ? AND id < ?))');
       params.push(after.startedAt, after.startedAt, after.id);
     }
@@ -163,7 +163,7 @@ export class SqliteRunStore implements RunStore {
     const rows = this.db.read(() => this.db.statement(sql).all(...params, filter.limit + 1)) as RunRow[];
     const page = rows.slice(0, filter.limit).map(toRun);
     const last = page.at(-1);
-    return rows.length > filter.limit && last ? { runs: page, nextCursor: encodeCursor(last) } : { runs: page };
+    return rows.length > filter.limit && last ? { runs: page, nextCursor: encodeRunCursor(last) } : { runs: page };
   }
 
   async prune(startedBefore: string): Promise<number> {
@@ -181,36 +181,12 @@ export class SqliteRunStore implements RunStore {
       let failed = 0;
       for (const row of rows) {
         if (ownerAlive(row.owner, this.owner)) continue;
-        const steps = (JSON.parse(row.steps) as StepRecord[]).map((step): StepRecord => {
-          if (step.status === 'running') return { ...step, status: 'failed', error: { code: 'WORKFLOW_INTERRUPTED', message } };
-          return step.status === 'pending' ? { ...step, status: 'skipped' } : step;
-        });
+        const steps = interruptedSteps(JSON.parse(row.steps) as StepRecord[], message);
         this.db.statement("UPDATE workflow_runs SET status = 'failed', error = ?, steps = ?, finished_at = ? WHERE id = ? AND status = 'running'").run(error, JSON.stringify(steps), finishedAt, row.id);
         failed += 1;
       }
       return failed;
     });
-  }
-}
-
-/**
- * `host/pid/instance`. Another live process on this host (a second Nexus on the same database)
- * keeps its runs; a process that is gone, or one on another host (a moved data folder), does not.
- * Runs of this very process belong to runtimes that are still open: one that closed finished them.
- */
-export function ownerAlive(owner: string, self: string): boolean {
-  const [host, pidText] = owner.split('/');
-  const [selfHost, selfPid] = self.split('/');
-  if (host !== selfHost) return false;
-  if (pidText === selfPid) return true;
-  const pid = Number(pidText);
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: the process exists but belongs to someone else.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
@@ -231,21 +207,4 @@ function toRun(row: RunRow): RunRecord {
     ...(row.finished_at === null ? {} : { finishedAt: row.finished_at }),
     ...(row.duration_ms === null ? {} : { durationMs: row.duration_ms }),
   };
-}
-
-function encodeCursor(run: RunRecord): string {
-  return Buffer.from(JSON.stringify({ list: 'workflow-runs', startedAt: run.startedAt, id: run.id })).toString('base64url');
-}
-
-function decodeCursor(cursor: string): { startedAt: string; id: string } {
-  try {
-    const parsed: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (typeof parsed === 'object' && parsed !== null) {
-      const { list, startedAt, id } = parsed as Record<string, unknown>;
-      if (list === 'workflow-runs' && typeof startedAt === 'string' && typeof id === 'string') return { startedAt, id };
-    }
-  } catch {
-    // fall through to the coded error
-  }
-  throw new NexusError('INVALID_CURSOR', 'Invalid pagination cursor', { details: { cursor } });
 }
