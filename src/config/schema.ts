@@ -187,8 +187,8 @@ const httpServerSchema = z
     allowed_hosts: z.array(z.string()).default([]),
     /** Serve the deprecated HTTP+SSE transport (/sse + /messages) for old clients. */
     legacy_sse: z.boolean().default(true),
-    /** Answer with plain JSON when a request needs no streaming. */
-    json_response: z.boolean().default(false),
+    /** Answer with plain JSON when a request needs no streaming (false: always an SSE stream). */
+    json_response: z.boolean().default(true),
     /** Idle MCP sessions are closed after this many seconds. */
     session_idle_secs: z.number().int().positive().default(3600),
     /** SSE retry hint (ms) sent with the priming event, used for polling/resumption. */

@@ -6,7 +6,15 @@ import type { Principal } from '../auth/principal.js';
 import type { NexusConfig } from '../config/index.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { BoundedEventStore } from '../transport/event-store.js';
+import { jsonCandidate, preferJson } from './prefer-json.js';
 import { jsonRpcErrorResponse } from './responses.js';
+
+/**
+ * How long a request POST waits for its answer before committing to an SSE stream. A quick
+ * answer with nothing streamed before it goes out as plain JSON; a longer call gets the SSE
+ * priming event (and with it resumability) after this delay.
+ */
+const JSON_HOLD_MS = 100;
 
 interface StreamableSession {
   readonly transport: WebStandardStreamableHTTPServerTransport;
@@ -52,13 +60,20 @@ export class StreamableSessions {
       const session = this.sessions.get(sessionId);
       if (!session || session.principalId !== options.principal.id) return jsonRpcErrorResponse(404, -32001, 'Session not found');
       session.lastSeen = Date.now();
-      return session.transport.handleRequest(request, { authInfo, parsedBody: options.parsedBody });
+      return this.respond(request, options.parsedBody, session.transport.handleRequest(request, { authInfo, parsedBody: options.parsedBody }));
     }
     if (request.method !== 'POST' || !isInitializeRequest(options.parsedBody)) {
       return jsonRpcErrorResponse(400, -32000, 'Bad Request: Mcp-Session-Id header is required (send initialize first)');
     }
     const transport = await this.open(options.principal);
-    return transport.handleRequest(request, { authInfo, parsedBody: options.parsedBody });
+    return this.respond(request, options.parsedBody, transport.handleRequest(request, { authInfo, parsedBody: options.parsedBody }));
+  }
+
+  /** Plain JSON instead of SSE when one request's answer needs no streaming (http.json_response). */
+  private async respond(request: Request, body: unknown, pending: Promise<Response>): Promise<Response> {
+    const candidate = this.http.json_response && request.method === 'POST' ? jsonCandidate(request, body) : undefined;
+    const response = await pending;
+    return candidate === undefined ? response : preferJson(response, { requestId: candidate.requestId, holdMs: JSON_HOLD_MS });
   }
 
   async closeAll(): Promise<void> {
@@ -70,7 +85,6 @@ export class StreamableSessions {
   private async open(principal: Principal): Promise<WebStandardStreamableHTTPServerTransport> {
     const transport: WebStandardStreamableHTTPServerTransport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
-      enableJsonResponse: this.http.json_response,
       eventStore: new BoundedEventStore(this.http.event_history),
       retryInterval: this.http.sse_retry_ms,
       maxRequestBodySize: this.http.max_body_bytes,

@@ -10,7 +10,7 @@ import { createSilentLogger } from '../../src/logging/index.js';
 import { createRuntime, type Runtime } from '../../src/runtime/runtime.js';
 import type { ToolCallRecord } from '../../src/tools/executor.js';
 import { exitOf, runCli, spawnCli, StderrLines } from '../support/cli.js';
-import { rawRequest, sseMessages, type RawResponse } from '../support/http.js';
+import { rawRequest, responseMessages, type RawResponse } from '../support/http.js';
 import { tempDir } from '../support/runtime.js';
 import { deferred, testTool } from '../support/tools.js';
 
@@ -254,7 +254,7 @@ describe('hostile and malformed requests', () => {
     const sessionId = await rawSession(url);
     const listed = await listToolsIn(url, sessionId);
     expect(listed.status).toBe(200);
-    expect(sseMessages(listed.text)[0]).toMatchObject({ id: 2, result: { tools: expect.any(Array) } });
+    expect(responseMessages(listed)[0]).toMatchObject({ id: 2, result: { tools: expect.any(Array) } });
     const deleted = await rawRequest(`${url}/mcp`, { method: 'DELETE', headers: { 'Mcp-Session-Id': sessionId, 'MCP-Protocol-Version': LATEST_PROTOCOL_VERSION } });
     expect(deleted.status).toBe(200);
     expect((await listToolsIn(url, sessionId)).status).toBe(404);

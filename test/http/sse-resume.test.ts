@@ -6,6 +6,7 @@ import { startHttpServer, type HttpServerHandle } from '../../src/http/server.js
 import { createSilentLogger } from '../../src/logging/index.js';
 import { createRuntime, type Runtime } from '../../src/runtime/runtime.js';
 import type { Tool } from '../../src/tools/types.js';
+import { parseSse } from '../support/http.js';
 import { tempDir } from '../support/runtime.js';
 
 // SEP-1699 (SSE polling): a tool may close its POST response stream mid-call; the stream must
@@ -86,30 +87,6 @@ async function openSession(url: string): Promise<string> {
   return sessionId ?? '';
 }
 
-interface SseEvent {
-  id?: string;
-  retry?: string;
-  data: string;
-}
-
-function parseEvents(body: string): SseEvent[] {
-  return body
-    .split('\n\n')
-    .filter((block) => block.trim() !== '')
-    .map((block) => {
-      const event: SseEvent = { data: '' };
-      for (const line of block.split('\n')) {
-        const colon = line.indexOf(':');
-        const field = line.slice(0, colon);
-        const value = line.slice(colon + 1).replace(/^ /, '');
-        if (field === 'id') event.id = value;
-        else if (field === 'retry') event.retry = value;
-        else if (field === 'data') event.data += value;
-      }
-      return event;
-    });
-}
-
 /** Reads an SSE body until an event carries the JSON-RPC response with `id`. */
 async function readUntilResponse(response: Response, id: number): Promise<unknown> {
   const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
@@ -119,7 +96,7 @@ async function readUntilResponse(response: Response, id: number): Promise<unknow
       const { value, done } = await reader.read();
       if (done) throw new Error(`stream ended without the response to ${id}: ${buffer}`);
       buffer += value;
-      for (const event of parseEvents(buffer)) {
+      for (const event of parseSse(buffer)) {
         if (event.data === '') continue;
         const message = JSON.parse(event.data) as { id?: number; result?: unknown };
         if (message.id === id) return message.result;
@@ -139,7 +116,7 @@ describe('SSE polling and resumption (SEP-1699)', () => {
     const call = await fetch(url, { method: 'POST', headers: headers(sessionId), body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'poll_me', arguments: {} } }) });
     expect(call.headers.get('content-type')).toContain('text/event-stream');
     // The tool closed the stream before producing its result: the body ends after the priming event.
-    const events = parseEvents(await call.text());
+    const events = parseSse(await call.text());
     expect(events).toHaveLength(1);
     const [priming] = events;
     expect(priming?.id).toBeTruthy();

@@ -46,6 +46,8 @@ export function rawRequest(url: string, options: RawRequestOptions = {}): Promis
 export interface SseEvent {
   id?: string;
   event?: string;
+  /** The reconnection delay hint (ms) a priming event carries. */
+  retry?: string;
   data: string;
 }
 
@@ -63,6 +65,7 @@ export function parseSse(text: string): SseEvent[] {
         const value = colon === -1 ? '' : line.slice(colon + 1).replace(/^ /, '');
         if (field === 'id') event.id = value;
         else if (field === 'event') event.event = value;
+        else if (field === 'retry') event.retry = value;
         else if (field === 'data') data.push(value);
       }
       event.data = data.join('\n');
@@ -75,4 +78,10 @@ export function sseMessages(text: string): Array<Record<string, unknown>> {
   return parseSse(text)
     .filter((event) => event.data.trim() !== '')
     .map((event) => JSON.parse(event.data) as Record<string, unknown>);
+}
+
+/** The JSON-RPC messages of a POST response, whichever framing the server chose (JSON or SSE). */
+export function responseMessages(response: RawResponse): Array<Record<string, unknown>> {
+  const type = String(response.headers['content-type'] ?? '');
+  return type.startsWith('application/json') ? [response.json() as Record<string, unknown>] : sseMessages(response.text);
 }
