@@ -199,10 +199,22 @@ export class WorkflowService {
     this.options.logger.info({ runId, workflow: name, tenant, traceId: request.context.traceId }, 'workflow run started');
     this.events.emit('run-started', record);
 
-    // Step updates are written in order, off the step's path; `finish` waits for them.
+    // Step updates are written in order, off the step's path, and coalesced: a snapshot that has
+    // not been written yet is replaced by a newer one (fast steps cost one write, not two).
+    // `finish` waits for them.
     let writes: Promise<void> = Promise.resolve();
+    let unwritten: readonly StepRecord[] | undefined;
     const persistSteps = (steps: readonly StepRecord[]): void => {
-      writes = writes.then(() => this.runs.updateSteps(tenant, runId, steps)).catch((error: unknown) => this.options.logger.error({ err: error, runId }, 'could not record workflow steps'));
+      const queued = unwritten !== undefined;
+      unwritten = steps;
+      if (queued) return;
+      writes = writes
+        .then(async () => {
+          const latest = unwritten ?? [];
+          unwritten = undefined;
+          await this.runs.updateSteps(tenant, runId, latest);
+        })
+        .catch((error: unknown) => this.options.logger.error({ err: error, runId }, 'could not record workflow steps'));
     };
     const nextChain = [...chain, { name, saved: request.saved !== undefined }];
     const work = (async (): Promise<RunReport> => {
