@@ -235,6 +235,26 @@ describe('run records', () => {
     runOf(await pending);
   });
 
+  it('a graceful shutdown cancels a running workflow and still records it before the database closes', async () => {
+    const data = tempDir('nexus-wf-data-');
+    cleanups.push(() => data.remove());
+    const first = await startWorkflowRuntime({ data_dir: data.dir, shutdown_grace_secs: 0 });
+    const pending = first.call('workflow.run', { name: 'in-flight', steps: [{ id: 'wait', tool: 'test.gate', args: { name: 'hold' } }, { id: 'next', tool: 'echo', args: { text: 'x' } }] });
+    pending.catch(() => undefined);
+    await first.control.whenStarted(1);
+    await first.runtime.close();
+    expect(first.control.aborted).toEqual(['hold']);
+    await first.close();
+
+    const second = await start({ data_dir: data.dir });
+    const [record] = second.runtime.workflows.runs.list({ tenant: 'default', limit: 10 }).runs;
+    expect(record).toMatchObject({ workflow: 'in-flight', status: 'cancelled', error: { code: 'SHUTTING_DOWN' } });
+    expect(record?.steps.map((step) => [step.id, step.status])).toEqual([
+      ['wait', 'cancelled'],
+      ['next', 'skipped'],
+    ]);
+  });
+
   it('deletes finished runs past workflows.run_retention_days and keeps running ones', async () => {
     const harness = await start({ workflows: { run_retention_days: 30 } });
     runOf(await harness.call('workflow.run', { steps: [{ tool: 'echo', args: { text: 'old' } }] }));
