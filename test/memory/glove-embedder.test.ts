@@ -1,11 +1,14 @@
+import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NexusError } from '../../src/errors/index.js';
 import { GLOVE_EMBEDDER_ID, GloveEmbedder, embedText, gloveCachePath, loadGloveTable, type GloveTable } from '../../src/memory/embedders/index.js';
 import { fuse } from '../../src/memory/search/fusion.js';
 import { buildFtsQuery, indexTerms, stem } from '../../src/memory/text/index.js';
+import { compileForChild, removeChildBuilds } from '../support/compile-for-child.js';
 import { startTestRuntime, tempDir, type TestRuntime } from '../support/runtime.js';
 
 // Building the table streams the package's 300 MB JSON once; every test here shares that build.
@@ -67,6 +70,51 @@ describe('GloVe table cache', () => {
       other.remove();
     }
   }, BUILD_TIMEOUT_MS);
+});
+
+describe('GloVe table build in a worker thread (compiled code, as in production)', () => {
+  let compiled: string;
+  beforeAll(() => {
+    compiled = pathToFileURL(path.join(compileForChild(['src/memory/embedders/glove-cache.ts']), 'src/memory/embedders/glove-cache.js')).href;
+  });
+  afterAll(() => removeChildBuilds());
+
+  const runChild = (script: string, dataDir: string): string =>
+    execFileSync(process.execPath, ['--input-type=module', '-e', script, compiled, dataDir], { encoding: 'utf8' }).trim();
+
+  it('builds the same table as the in-thread build', () => {
+    const other = tempDir('nexus-glove-worker-');
+    try {
+      const output = runChild(
+        `const { loadGloveTable } = await import(process.argv[1]);
+         const table = await loadGloveTable(process.argv[2]);
+         console.log(table.index.size);`,
+        other.dir,
+      );
+      expect(output).toBe('100000');
+      expect(readFileSync(gloveCachePath(other.dir)).equals(readFileSync(gloveCachePath(data.dir)))).toBe(true);
+    } finally {
+      other.remove();
+    }
+  }, BUILD_TIMEOUT_MS);
+
+  it('stops the worker when the build is cancelled, writing nothing', () => {
+    const other = tempDir('nexus-glove-worker-abort-');
+    try {
+      const output = runChild(
+        `const { loadGloveTable } = await import(process.argv[1]);
+         const controller = new AbortController();
+         const loading = loadGloveTable(process.argv[2], { signal: controller.signal });
+         controller.abort();
+         console.log(await loading.then(() => 'built', (error) => error.code));`,
+        other.dir,
+      );
+      expect(output).toBe('CANCELLED');
+      expect(() => statSync(gloveCachePath(other.dir))).toThrow();
+    } finally {
+      other.remove();
+    }
+  });
 });
 
 describe('GloveEmbedder', () => {

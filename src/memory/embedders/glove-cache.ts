@@ -2,6 +2,7 @@ import { createReadStream, mkdirSync, readFileSync, renameSync, rmSync, writeFil
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
+import { parentPort, Worker, workerData } from 'node:worker_threads';
 import { NexusError } from '../../errors/index.js';
 
 /**
@@ -59,7 +60,7 @@ export async function loadGloveTable(dataDir: string, options: { signal?: AbortS
   const source = sourceId();
   const cached = readTable(file, source);
   if (cached) return cached;
-  await buildGloveTable(file, options);
+  await buildOffThread(file, options.signal);
   const built = readTable(file, source);
   if (!built) throw new NexusError('EMBEDDER_FAILED', `The GloVe table at ${file} could not be read back after building it`, { details: { file } });
   return built;
@@ -126,6 +127,48 @@ function align4(offset: number): number {
  * between chunks), keeps the top plain words, derives weights and the common component, and
  * writes the table atomically so concurrent processes never see half a file.
  */
+/**
+ * Builds the table in a worker thread: the build churns through ~200 MB that V8 would otherwise
+ * keep in the server's heap long after; a worker's memory is returned when it exits. Run from
+ * TypeScript sources (the test runner) there is no compiled module for a worker to load, so the
+ * build runs in this thread.
+ */
+async function buildOffThread(file: string, signal: AbortSignal | undefined): Promise<void> {
+  if (import.meta.url.endsWith('.ts')) return buildGloveTable(file, { signal });
+  if (signal?.aborted) throw buildCancelled();
+  const worker = new Worker(`import(${JSON.stringify(import.meta.url)}).then((module) => module.runBuildWorker())`, { eval: true, workerData: { file } });
+  return new Promise<void>((resolve, reject) => {
+    const onAbort = (): void => void worker.terminate();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    let answer: BuildAnswer | undefined;
+    worker.on('message', (message: BuildAnswer) => (answer = message));
+    worker.once('error', (error) => (answer ??= { ok: false, message: error.message }));
+    worker.once('exit', () => {
+      signal?.removeEventListener('abort', onAbort);
+      if (signal?.aborted) reject(buildCancelled());
+      else if (answer?.ok === true) resolve();
+      else reject(new NexusError('EMBEDDER_FAILED', answer?.message ?? 'The GloVe table build stopped without a result', { details: { file } }));
+    });
+  });
+}
+
+type BuildAnswer = { ok: true } | { ok: false; message: string };
+
+/** The worker side of buildOffThread (not for other callers). */
+export async function runBuildWorker(): Promise<void> {
+  const { file } = workerData as { file: string };
+  try {
+    await buildGloveTable(file, {});
+    parentPort?.postMessage({ ok: true } satisfies BuildAnswer);
+  } catch (error) {
+    parentPort?.postMessage({ ok: false, message: error instanceof Error ? error.message : String(error) } satisfies BuildAnswer);
+  }
+}
+
+function buildCancelled(): NexusError {
+  return new NexusError('CANCELLED', 'Building the GloVe table was cancelled');
+}
+
 async function buildGloveTable(file: string, options: { signal?: AbortSignal }): Promise<void> {
   // Fail before the expensive parse when the cache folder cannot be made.
   try {
@@ -220,7 +263,7 @@ function commonComponent(raw: Float32Array, weights: Float32Array, ranks: Uint32
   return Float32Array.from(vector);
 }
 
-interface ParsedWink {
+export interface ParsedWink {
   words: string[];
   /** Frequency rank of each kept word in the full vocabulary (0 = most frequent). */
   ranks: Uint32Array;
@@ -229,74 +272,106 @@ interface ParsedWink {
   vocabularySize: number;
 }
 
-/**
- * A streaming reader for the package's one JSON object:
- * `{"dimensions":100,"size":N,"words":[…by frequency…],"vectors":{"word":[v1…v100,norm,index],…},…}`.
- * The `words` list comes first; it picks the kept words, then only their vectors are parsed.
- */
-async function parseWinkJson(jsonPath: string, signal: AbortSignal | undefined): Promise<ParsedWink> {
-  const decoder = new StringDecoder('utf8');
-  const marker = '"vectors":{';
-  const entry = /"((?:[^"\\]|\\.)*)":\[([^\]]*)\],?/y;
-  let pending = '';
-  let layout: Omit<ParsedWink, 'raw'> & { slots: Map<string, number> } | undefined;
-  let raw = new Float32Array(0);
-  let found = 0;
-  let done = false;
+/** What the word list decides: the kept words, their ranks, and each one's slot in `raw`. */
+type WinkLayout = Omit<ParsedWink, 'raw'> & { slots: Map<string, number> };
 
-  const readWordList = (): void => {
-    const start = pending.indexOf(marker);
+/** Unparsed text held at most: far more than one entry or the word list, far less than the file. */
+const MAX_PENDING_CHARS = 64 * 1024 * 1024;
+
+/**
+ * An incremental reader for the package's one JSON object:
+ * `{"dimensions":100,"size":N,"words":[…by frequency…],"vectors":{"word":[v1…v100,norm,index],…},…}`.
+ * Text is pushed in pieces cut anywhere. The `words` list comes first; it picks the kept words
+ * (the `maxWords` most frequent plain ones), then only their vectors are parsed.
+ */
+export class WinkJsonScanner {
+  #pending = '';
+  #layout: WinkLayout | undefined;
+  #raw = new Float32Array(0);
+  #found = 0;
+  #done = false;
+  // The separator is read before an entry, so a piece ending between "]" and "," loses nothing.
+  readonly #entry = /\s*,?\s*"((?:[^"\\]|\\.)*)":\[([^\]]*)\]/y;
+
+  constructor(private readonly maxWords: number = MAX_WORDS) {}
+
+  /** True once the end of the vectors object has been read. */
+  get done(): boolean {
+    return this.#done;
+  }
+
+  push(text: string): void {
+    if (this.#done) return;
+    this.#pending += text;
+    if (!this.#layout) this.#readWordList();
+    if (this.#layout) this.#readVectors(this.#layout);
+    if (this.#pending.length > MAX_PENDING_CHARS) throw new Error('unexpected layout: an entry that never ends');
+  }
+
+  /** The kept words, their ranks and vectors; throws when the text did not hold them. */
+  result(): ParsedWink {
+    const layout = this.#layout;
+    if (!layout) throw new Error('unexpected layout: no "vectors" object');
+    if (this.#found < layout.words.length * 0.99) throw new Error(`vectors for only ${this.#found} of the ${layout.words.length} most frequent words`);
+    return { words: layout.words, ranks: layout.ranks, raw: this.#raw, dimensions: layout.dimensions, vocabularySize: layout.vocabularySize };
+  }
+
+  #readWordList(): void {
+    const marker = '"vectors":{';
+    const start = this.#pending.indexOf(marker);
     if (start < 0) return;
-    const meta = JSON.parse(pending.slice(0, start).replace(/,\s*$/, '') + '}') as { dimensions?: unknown; words?: unknown };
+    const meta = JSON.parse(this.#pending.slice(0, start).replace(/,\s*$/, '') + '}') as { dimensions?: unknown; words?: unknown };
     const dimensions = Number(meta.dimensions);
     const all = Array.isArray(meta.words) ? meta.words.map(String) : [];
     if (!(dimensions > 0) || all.length === 0) throw new Error('unexpected layout: no dimensions or word list');
     const slots = new Map<string, number>();
     const rankList: number[] = [];
     all.forEach((word, rank) => {
-      if (slots.size < MAX_WORDS && PLAIN_WORD.test(word) && !slots.has(word)) {
+      if (slots.size < this.maxWords && PLAIN_WORD.test(word) && !slots.has(word)) {
         slots.set(word, slots.size);
         rankList.push(rank);
       }
     });
-    layout = { words: [...slots.keys()], ranks: Uint32Array.from(rankList), dimensions, vocabularySize: all.length, slots };
-    raw = new Float32Array(slots.size * dimensions);
-    pending = pending.slice(start + marker.length);
-  };
+    this.#layout = { words: [...slots.keys()], ranks: Uint32Array.from(rankList), dimensions, vocabularySize: all.length, slots };
+    this.#raw = new Float32Array(slots.size * dimensions);
+    this.#pending = this.#pending.slice(start + marker.length);
+  }
 
-  const readVectors = (current: NonNullable<typeof layout>): void => {
-    const d = current.dimensions;
+  #readVectors(layout: WinkLayout): void {
+    const d = layout.dimensions;
+    const entry = this.#entry;
     entry.lastIndex = 0;
     let position = 0;
-    for (let match = entry.exec(pending); match; match = entry.exec(pending)) {
+    for (let match = entry.exec(this.#pending); match; match = entry.exec(this.#pending)) {
       position = entry.lastIndex;
       const key = match[1]!;
-      const slot = current.slots.get(key.includes('\\') ? (JSON.parse(`"${key}"`) as string) : key);
+      const slot = layout.slots.get(key.includes('\\') ? (JSON.parse(`"${key}"`) as string) : key);
       if (slot === undefined) continue;
       const values = match[2]!.split(',');
-      for (let j = 0; j < d; j += 1) raw[slot * d + j] = Number(values[j]);
-      found += 1;
+      if (values.length < d) throw new Error(`unexpected layout: a vector of ${values.length} values`);
+      for (let j = 0; j < d; j += 1) this.#raw[slot * d + j] = Number(values[j]);
+      this.#found += 1;
     }
-    pending = pending.slice(position);
-    done = /^\s*}/.test(pending);
-  };
+    this.#pending = this.#pending.slice(position);
+    this.#done = /^\s*}/.test(this.#pending);
+  }
+}
 
-  const stream = createReadStream(jsonPath, { highWaterMark: 1 << 20, signal });
+/** Streams the package JSON through a WinkJsonScanner, yielding to the event loop between pieces. */
+async function parseWinkJson(jsonPath: string, signal: AbortSignal | undefined): Promise<ParsedWink> {
+  const decoder = new StringDecoder('utf8');
+  const scanner = new WinkJsonScanner();
+  const stream = createReadStream(jsonPath, { highWaterMark: 1 << 18, signal });
   try {
     for await (const chunk of stream) {
-      pending += decoder.write(chunk as Buffer);
-      if (!layout) readWordList();
-      if (layout) readVectors(layout);
-      if (done) break;
+      scanner.push(decoder.write(chunk as Buffer));
+      if (scanner.done) break;
     }
+    return scanner.result();
   } catch (error) {
-    if (signal?.aborted) throw new NexusError('CANCELLED', 'Building the GloVe table was cancelled', { cause: error });
+    if (signal?.aborted) throw buildCancelled();
     throw new NexusError('EMBEDDER_FAILED', `Could not read ${jsonPath}: ${(error as Error).message}`, { details: { file: jsonPath }, cause: error });
   } finally {
     stream.destroy();
   }
-  if (!layout || found < layout.words.length * 0.99) {
-    throw new NexusError('EMBEDDER_FAILED', `${jsonPath} lacks vectors for its most frequent words`, { details: { file: jsonPath, found } });
-  }
-  return { words: layout.words, ranks: layout.ranks, raw, dimensions: layout.dimensions, vocabularySize: layout.vocabularySize };
 }
