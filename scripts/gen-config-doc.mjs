@@ -139,6 +139,10 @@ export const MEANINGS = {
   'tenants.<tenant>.quotas.calls_per_day': 'Tool calls per UTC day.',
   'tenants.<tenant>.quotas.stored_bytes': 'Bytes of stored data.',
   'tenants.<tenant>.quotas.memory_items': 'Stored memory items.',
+  'tenants.<tenant>.security':
+    'This tenant\'s file sandbox roots, used instead of `security.allowed_read_paths`/`allowed_write_paths` (replaced, never merged). Once present, a list it omits allows no folder. Tenants without it use the global roots.',
+  'tenants.<tenant>.security.allowed_read_paths': 'Folders this tenant\'s `fs.read_file`, `fs.list_dir`, `fs.stat` may read and `cmd.exec` may run in; its relative paths resolve against the first.',
+  'tenants.<tenant>.security.allowed_write_paths': 'Folders this tenant\'s `fs.write_file` may write to.',
 
   audit: 'The audit log in SQLite: every tool call (refused ones included) and authentication decision, with the arguments only as a SHA-256 digest. Read it with `nexus audit query|tail`.',
   'audit.enabled': 'Record audit events.',
@@ -370,7 +374,8 @@ default block list). A config written for the original Rust Nexus is accepted un
 ## Paths
 
 \`data_dir\`, \`database_path\`, \`request_log\`, \`security.allowed_read_paths\`,
-\`security.allowed_write_paths\`, module plugin paths and command plugin \`working_dir\` expand
+\`security.allowed_write_paths\` (and their \`tenants.<tenant>.security\` overrides), module plugin
+paths and command plugin \`working_dir\` expand
 \`~\` (home folder) and \`\${NAME}\` (an environment variable; unset is an error). Relative paths
 resolve against the config file's folder (the current folder when there is no file); paths given as
 flags resolve against the current folder. \`memory.embedder.api_key\` also expands \`\${NAME}\`, so keys

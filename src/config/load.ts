@@ -323,6 +323,13 @@ function expandPaths(config: NexusConfig, options: { env: NodeJS.ProcessEnv; bas
       allowed_read_paths: config.security.allowed_read_paths.map(expand),
       allowed_write_paths: config.security.allowed_write_paths.map(expand),
     },
+    tenants: Object.fromEntries(
+      Object.entries(config.tenants).map(([tenant, override]) => {
+        const security = override.security;
+        if (security === undefined) return [tenant, override];
+        return [tenant, { ...override, security: { allowed_read_paths: security.allowed_read_paths?.map(expand), allowed_write_paths: security.allowed_write_paths?.map(expand) } }];
+      }),
+    ),
     memory: {
       ...config.memory,
       embedder: {

@@ -151,6 +151,11 @@ const tenantOverrideSchema = z.strictObject({
     })
     .optional(),
   quotas: z.strictObject({ calls_per_day: quotaFields.calls_per_day.optional(), stored_bytes: quotaFields.stored_bytes.optional(), memory_items: quotaFields.memory_items.optional() }).optional(),
+  /**
+   * This tenant's file sandbox roots, used instead of the global ones (no merging). When present, an
+   * omitted list means no folder: a tenant confined for reads must not inherit the global write roots.
+   */
+  security: z.strictObject({ allowed_read_paths: z.array(z.string()).optional(), allowed_write_paths: z.array(z.string()).optional() }).optional(),
 });
 
 const auditSchema = z

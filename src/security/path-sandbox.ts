@@ -36,6 +36,8 @@ export interface PathSandboxOptions {
   readPaths: readonly string[];
   writePaths: readonly string[];
   logger: Logger;
+  /** Where the roots were configured, for messages: "security" (default) or "tenants.<id>.security". */
+  settingPrefix?: string;
 }
 
 /** A file or folder opened inside a root. Close `handle` when done. */
@@ -56,8 +58,10 @@ export class PathSandbox {
   readonly readRoots: readonly string[];
   readonly writeRoots: readonly string[];
   private readonly procFd = existsSync(PROC_FD);
+  private readonly settingPrefix: string;
 
   constructor(options: PathSandboxOptions) {
+    this.settingPrefix = options.settingPrefix ?? 'security';
     const canonical = (list: readonly string[], setting: string): string[] =>
       list.flatMap((root) => {
         try {
@@ -69,16 +73,20 @@ export class PathSandbox {
         options.logger.warn({ root, setting }, 'file sandbox root does not exist or is not a folder; ignored');
         return [];
       });
-    this.readRoots = canonical(options.readPaths, 'security.allowed_read_paths');
-    this.writeRoots = canonical(options.writePaths, 'security.allowed_write_paths');
+    this.readRoots = canonical(options.readPaths, this.setting('read'));
+    this.writeRoots = canonical(options.writePaths, this.setting('write'));
   }
 
   private roots(access: Access): readonly string[] {
     return access === 'read' ? this.readRoots : this.writeRoots;
   }
 
+  private setting(access: Access): string {
+    return `${this.settingPrefix}.allowed_${access}_paths`;
+  }
+
   private notAllowed(input: string, access: Access): NexusError {
-    const setting = access === 'read' ? 'security.allowed_read_paths' : 'security.allowed_write_paths';
+    const setting = this.setting(access);
     const hint = this.roots(access).length === 0 ? ` (${setting} is empty: no path is allowed)` : '';
     return new NexusError('PATH_NOT_ALLOWED', `Path not allowed for ${access}: ${input}${hint}`, { details: { path: input, access, setting } });
   }

@@ -6,6 +6,7 @@ import type { Logger } from '../../logging/index.js';
 import { CommandAllowList } from '../../security/command-allowlist.js';
 import { scrubbedEnv } from '../../security/process-runner.js';
 import type { PathSandbox } from '../../security/path-sandbox.js';
+import type { SandboxResolver } from '../../security/sandbox-resolver.js';
 import { runForTool } from '../../security/tool-process.js';
 import { defineTool, type Tool } from '../types.js';
 
@@ -50,12 +51,12 @@ export interface CmdToolDeps {
   logger: Logger;
   /** The server's environment snapshot: the source of PATH and of the command_env variables. */
   env: Readonly<Record<string, string | undefined>>;
-  /** The file sandbox; the working directory must be a folder inside its read roots. */
-  sandbox: Pick<PathSandbox, 'resolve'>;
+  /** The file sandboxes; the working directory must be a folder inside the calling tenant's read roots. */
+  sandboxes: Pick<SandboxResolver, 'forTenant'>;
 }
 
 /** The real path of the working directory: inside a read root (same rules as fs.*), and a folder. */
-async function workingDirectory(sandbox: CmdToolDeps['sandbox'], requested: string | undefined): Promise<string> {
+async function workingDirectory(sandbox: PathSandbox, requested: string | undefined): Promise<string> {
   const resolved = await sandbox.resolve(requested ?? '.', 'read');
   const stats = await stat(resolved).catch(() => undefined);
   if (stats === undefined) throw new NexusError('FILE_NOT_FOUND', `Working directory does not exist: ${requested ?? resolved}`, { details: { path: requested ?? resolved } });
@@ -82,7 +83,7 @@ function createCmdExec(deps: CmdToolDeps): Tool {
     timeoutSecs: MAX_COMMAND_TIMEOUT_SECS + EXECUTOR_MARGIN_SECS,
     async execute(input, context) {
       const program = allowList.match(input.command);
-      const cwd = await workingDirectory(deps.sandbox, input.cwd);
+      const cwd = await workingDirectory(deps.sandboxes.forTenant(context.principal.tenant), input.cwd);
       const outcome = await runForTool(context, {
         file: program.file,
         args: input.args,

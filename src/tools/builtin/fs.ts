@@ -6,6 +6,7 @@ import { z } from 'zod';
 import type { NexusConfig } from '../../config/index.js';
 import { NexusError } from '../../errors/index.js';
 import { APPEND_OR_CREATE, CREATE_EXCLUSIVE, OPEN_DIRECTORY, type OpenedEntry, type PathSandbox } from '../../security/path-sandbox.js';
+import type { SandboxResolver } from '../../security/sandbox-resolver.js';
 import { defineTool, type Tool } from '../types.js';
 import { READ_ONLY_LOCAL } from './annotations.js';
 import { decodeBase64Strict, decodeUtf8Strict } from './base64.js';
@@ -51,7 +52,7 @@ function looksBinary(bytes: Buffer): boolean {
 
 const pathArg = z.string().min(1).describe('File path: absolute, or relative to the first allowed root');
 
-function readFile(sandbox: PathSandbox, maxReadBytes: number): Tool {
+function readFile(sandboxes: SandboxResolver, maxReadBytes: number): Tool {
   return defineTool({
     name: 'fs.read_file',
     title: 'Read a file',
@@ -78,6 +79,7 @@ function readFile(sandbox: PathSandbox, maxReadBytes: number): Tool {
     }),
     annotations: READ_ONLY_LOCAL,
     async execute({ path: input, encoding, offset, length }, context) {
+      const sandbox = sandboxes.forTenant(context.principal.tenant);
       return withEntry(sandbox.openExisting(input, 'read'), async ({ handle, stats }) => {
         if (stats.isDirectory()) throw new NexusError('NOT_A_FILE', `${input} is a folder (use fs.list_dir)`, { details: { path: input } });
         if (!stats.isFile()) throw new NexusError('NOT_A_FILE', `${input} is not a regular file`, { details: { path: input } });
@@ -104,7 +106,7 @@ function readFile(sandbox: PathSandbox, maxReadBytes: number): Tool {
   });
 }
 
-function writeFile(sandbox: PathSandbox, maxWriteBytes: number): Tool {
+function writeFile(sandboxes: SandboxResolver, maxWriteBytes: number): Tool {
   return defineTool({
     name: 'fs.write_file',
     title: 'Write a file',
@@ -121,6 +123,7 @@ function writeFile(sandbox: PathSandbox, maxWriteBytes: number): Tool {
     outputSchema: z.object({ success: z.literal(true), path: z.string(), bytes_written: z.number().int(), created: z.boolean(), appended: z.boolean() }),
     annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
     async execute({ path: input, content, append, encoding, create_dirs: createDirs }, context) {
+      const sandbox = sandboxes.forTenant(context.principal.tenant);
       const bytes = encoding === 'base64' ? decodeBase64Strict(content) : Buffer.from(content, 'utf8');
       if (bytes.byteLength > maxWriteBytes) {
         throw new NexusError('FILE_TOO_LARGE', `Content is ${bytes.byteLength} bytes; security.max_write_bytes allows ${maxWriteBytes}`, { details: { bytes: bytes.byteLength, limit: maxWriteBytes } });
@@ -174,7 +177,7 @@ async function replaceAtomically(options: { sandbox: PathSandbox; folder: Opened
 const entryShape = z.object({ name: z.string(), type: z.enum(['file', 'directory', 'symlink', 'other']), size: z.number().int(), mtime: z.string() });
 type Entry = z.infer<typeof entryShape>;
 
-function listDir(sandbox: PathSandbox): Tool {
+function listDir(sandboxes: SandboxResolver): Tool {
   return defineTool({
     name: 'fs.list_dir',
     title: 'List a folder',
@@ -190,6 +193,7 @@ function listDir(sandbox: PathSandbox): Tool {
     outputSchema: z.object({ path: z.string(), entries: z.array(entryShape), count: z.number().int(), truncated: z.boolean() }),
     annotations: READ_ONLY_LOCAL,
     async execute({ path: input, recursive, max_depth: maxDepth, max_entries: maxEntries }, context) {
+      const sandbox = sandboxes.forTenant(context.principal.tenant);
       return withEntry(sandbox.openExisting(input, 'read'), async (folder) => {
         if (!folder.stats.isDirectory()) throw new NexusError('NOT_A_DIRECTORY', `${input} is not a folder`, { details: { path: input } });
         const entries: Entry[] = [];
@@ -237,7 +241,7 @@ async function walk(options: WalkOptions): Promise<void> {
   }
 }
 
-function statTool(sandbox: PathSandbox): Tool {
+function statTool(sandboxes: SandboxResolver): Tool {
   return defineTool({
     name: 'fs.stat',
     title: 'File information',
@@ -255,8 +259,8 @@ function statTool(sandbox: PathSandbox): Tool {
       birthtime: z.string().nullable(),
     }),
     annotations: READ_ONLY_LOCAL,
-    async execute({ path: input }) {
-      return withEntry(sandbox.openExisting(input, 'read'), async ({ realPath, stats }) => ({
+    async execute({ path: input }, context) {
+      return withEntry(sandboxes.forTenant(context.principal.tenant).openExisting(input, 'read'), async ({ realPath, stats }) => ({
         data: {
           path: input,
           real_path: realPath,
@@ -273,8 +277,8 @@ function statTool(sandbox: PathSandbox): Tool {
   });
 }
 
-/** fs.read_file, fs.write_file, fs.list_dir and fs.stat over one sandbox. */
-export function fsTools(deps: { sandbox: PathSandbox; config: NexusConfig }): Tool[] {
-  const { sandbox, config } = deps;
-  return [readFile(sandbox, config.security.max_read_bytes), writeFile(sandbox, config.security.max_write_bytes), listDir(sandbox), statTool(sandbox)];
+/** fs.read_file, fs.write_file, fs.list_dir and fs.stat, each call in its tenant's sandbox. */
+export function fsTools(deps: { sandboxes: SandboxResolver; config: NexusConfig }): Tool[] {
+  const { sandboxes, config } = deps;
+  return [readFile(sandboxes, config.security.max_read_bytes), writeFile(sandboxes, config.security.max_write_bytes), listDir(sandboxes), statTool(sandboxes)];
 }

@@ -1,7 +1,7 @@
 import type { NexusConfig } from '../../config/index.js';
 import type { Logger } from '../../logging/index.js';
 import type { MemoryService } from '../../memory/memory-service.js';
-import { PathSandbox } from '../../security/path-sandbox.js';
+import { SandboxResolver } from '../../security/sandbox-resolver.js';
 import type { Tool } from '../types.js';
 import { basicTools } from './basic.js';
 import { cmdTools } from './cmd.js';
@@ -30,13 +30,13 @@ export function builtinTools(deps: BuiltinToolDeps): Tool[] {
   const { config, logger, env } = deps;
   const evalSandbox = new EvalSandbox({ timeoutMs: config.security.regex_timeout_ms });
   deps.onClose(() => evalSandbox.close());
-  const pathSandbox = new PathSandbox({ readPaths: config.security.allowed_read_paths, writePaths: config.security.allowed_write_paths, logger });
+  const sandboxes = new SandboxResolver({ config, logger });
   return [
     ...basicTools(),
     ...dataTools(evalSandbox),
     ...systemTools({ env, envAllowlist: config.security.env_allowlist }),
-    ...fsTools({ sandbox: pathSandbox, config }),
-    ...cmdTools({ config, logger, env, sandbox: pathSandbox }),
+    ...fsTools({ sandboxes, config }),
+    ...cmdTools({ config, logger, env, sandboxes }),
     ...httpTools({ config }),
     ...memoryTools(deps.memory, { embedderIsRemote: config.memory.embedder.provider !== 'builtin' }),
     ...conversationTools(deps.memory, { embedderIsRemote: config.memory.embedder.provider !== 'builtin' }),
