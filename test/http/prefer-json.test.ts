@@ -1,113 +1,42 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseConfig, type NexusConfigInput } from '../../src/config/index.js';
 import { preferJson } from '../../src/http/prefer-json.js';
-import { startHttpServer, type HttpServerHandle } from '../../src/http/server.js';
-import { createSilentLogger } from '../../src/logging/index.js';
-import { createRuntime, type Runtime } from '../../src/runtime/runtime.js';
 import type { Tool } from '../../src/tools/types.js';
 import { sseMessages } from '../support/http.js';
-import { tempDir } from '../support/runtime.js';
+import { mcpCallTool, openMcpSession, startHttpRuntime, type HttpRuntime } from '../support/http-runtime.js';
+import { deferred, testTool } from '../support/tools.js';
 
 // Streamable HTTP lets the server answer a request POST with JSON or with an SSE stream. Nexus
 // answers with plain JSON when the result is ready without anything streamed before it, and
 // keeps the SSE stream whenever the call streams (log, progress, server requests) or runs long.
 
-const PROTOCOL = '2025-11-25';
-const ANNOTATIONS = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false };
-const NO_ARGS = { type: 'object', properties: {}, additionalProperties: false } as const;
-
-interface Harness {
-  runtime: Runtime;
-  http: HttpServerHandle;
-  url: string;
-  release(): void;
-  close(): Promise<void>;
-}
-
-let harness: Harness | undefined;
+let server: HttpRuntime | undefined;
 afterEach(async () => {
-  await harness?.close();
-  harness = undefined;
+  await server?.close();
+  server = undefined;
 });
 
-async function start(config: NexusConfigInput = {}): Promise<Harness> {
-  const temp = tempDir();
-  const runtime = await createRuntime(parseConfig({ data_dir: temp.dir, ...config }), { logger: createSilentLogger() });
-  let release!: () => void;
-  const released = new Promise<void>((resolve) => (release = resolve));
-  const tools: Tool[] = [
-    {
-      name: 'test.logs',
-      title: 'Logs',
-      description: 'Sends a log message, then answers',
-      inputSchema: NO_ARGS,
-      annotations: ANNOTATIONS,
-      async execute(_input, ctx) {
-        await ctx.log('info', 'working');
-        return { text: 'logged' };
-      },
-    },
-    {
-      name: 'test.held',
-      title: 'Held',
-      description: 'Answers once the test releases it',
-      inputSchema: NO_ARGS,
-      annotations: ANNOTATIONS,
-      async execute() {
-        await released;
-        return { text: 'released' };
-      },
-    },
+/** Tools that stream before answering, or answer only when the test resolves `release`. */
+function streamingTools(release: Promise<void>): Tool[] {
+  return [
+    testTool('test.logs', async (ctx) => {
+      await ctx.log('info', 'working');
+      return { text: 'logged' };
+    }),
+    testTool('test.held', async () => {
+      await release;
+      return { text: 'released' };
+    }),
   ];
-  for (const tool of tools) runtime.tools.register(tool);
-  const http = await startHttpServer(runtime, { host: '127.0.0.1', port: 0 });
-  return {
-    runtime,
-    http,
-    url: `${http.url}/mcp`,
-    release,
-    async close() {
-      release();
-      await http.close();
-      await runtime.close();
-      temp.remove();
-    },
-  };
-}
-
-function post(url: string, body: unknown, sessionId?: string): Promise<Response> {
-  return fetch(url, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      accept: 'application/json, text/event-stream',
-      'mcp-protocol-version': PROTOCOL,
-      ...(sessionId === undefined ? {} : { 'mcp-session-id': sessionId }),
-    },
-    body: JSON.stringify(body),
-  });
-}
-
-async function openSession(url: string): Promise<{ sessionId: string; initialize: Response }> {
-  const initialize = await post(url, { jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: PROTOCOL, capabilities: {}, clientInfo: { name: 'json-test', version: '1' } } });
-  const sessionId = initialize.headers.get('mcp-session-id') ?? '';
-  expect(sessionId).not.toBe('');
-  expect((await post(url, { jsonrpc: '2.0', method: 'notifications/initialized' }, sessionId)).status).toBe(202);
-  return { sessionId, initialize };
-}
-
-function callTool(url: string, sessionId: string, id: number, name: string, args: Record<string, unknown> = {}): Promise<Response> {
-  return post(url, { jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: args } }, sessionId);
 }
 
 describe('Streamable HTTP: plain JSON where no streaming is needed', () => {
   it('answers initialize and a quick tool call with application/json', async () => {
-    harness = await start();
-    const { sessionId, initialize } = await openSession(harness.url);
+    server = await startHttpRuntime();
+    const { sessionId, initialize } = await openMcpSession(server.url);
     expect(initialize.headers.get('content-type')).toBe('application/json');
     expect(((await initialize.json()) as { result: { serverInfo: { name: string } } }).result.serverInfo.name).toBe('nexus');
 
-    const call = await callTool(harness.url, sessionId, 1, 'echo', { text: 'plain' });
+    const call = await mcpCallTool(server.url, sessionId, 1, 'echo', { text: 'plain' });
     expect(call.headers.get('content-type')).toBe('application/json');
     expect(call.headers.get('mcp-session-id')).toBe(sessionId);
     const message = (await call.json()) as { id: number; result: { content: unknown } };
@@ -116,31 +45,32 @@ describe('Streamable HTTP: plain JSON where no streaming is needed', () => {
   });
 
   it('streams when the call sends a message before its result', async () => {
-    harness = await start();
-    const { sessionId } = await openSession(harness.url);
-    const call = await callTool(harness.url, sessionId, 2, 'test.logs');
+    server = await startHttpRuntime({}, streamingTools(deferred().promise));
+    const { sessionId } = await openMcpSession(server.url);
+    const call = await mcpCallTool(server.url, sessionId, 2, 'test.logs');
     expect(call.headers.get('content-type')).toBe('text/event-stream');
     const messages = sseMessages(await call.text());
     expect(messages.map((message) => message['method'] ?? message['id'])).toEqual(['notifications/message', 2]);
   });
 
   it('commits to SSE with the priming event when the answer takes longer than the hold', async () => {
-    harness = await start();
-    const { sessionId } = await openSession(harness.url);
+    const release = deferred();
+    server = await startHttpRuntime({}, streamingTools(release.promise));
+    const { sessionId } = await openMcpSession(server.url);
     // Headers arrive while the tool is still blocked: the server stopped waiting and started the stream.
-    const call = await callTool(harness.url, sessionId, 3, 'test.held');
+    const call = await mcpCallTool(server.url, sessionId, 3, 'test.held');
     expect(call.headers.get('content-type')).toBe('text/event-stream');
-    harness.release();
+    release.resolve();
     const body = await call.text();
     expect(body.startsWith('id: ')).toBe(true);
     expect(sseMessages(body).map((message) => message['id'])).toEqual([3]);
   });
 
   it('always streams with http.json_response false', async () => {
-    harness = await start({ http: { json_response: false } });
-    const { sessionId, initialize } = await openSession(harness.url);
+    server = await startHttpRuntime({ http: { json_response: false } });
+    const { sessionId, initialize } = await openMcpSession(server.url);
     expect(initialize.headers.get('content-type')).toBe('text/event-stream');
-    const call = await callTool(harness.url, sessionId, 4, 'echo', { text: 'streamed' });
+    const call = await mcpCallTool(server.url, sessionId, 4, 'echo', { text: 'streamed' });
     expect(call.headers.get('content-type')).toBe('text/event-stream');
     expect(sseMessages(await call.text()).map((message) => message['id'])).toEqual([4]);
   });

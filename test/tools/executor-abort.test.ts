@@ -5,6 +5,7 @@ import { NexusError } from '../../src/errors/index.js';
 import { detachedLink } from '../../src/tools/detached-link.js';
 import type { Tool } from '../../src/tools/types.js';
 import { startTestRuntime, type TestRuntime } from '../support/runtime.js';
+import { deferred, testTool } from '../support/tools.js';
 
 // The executor aborts each call's signal with the reason that applies (timeout, the caller's
 // cancellation) and releases what it attached to the caller's signal when the call ends.
@@ -15,29 +16,29 @@ afterEach(async () => {
   harness = undefined;
 });
 
-const ANNOTATIONS = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false };
+/** Starts a runtime with one tool that waits for its signal (see waitingTool). */
+async function startWithWaitingTool(name: string, timeoutSecs?: number): Promise<ReturnType<typeof waitingTool>> {
+  harness = await startTestRuntime();
+  const waiting = waitingTool(name, timeoutSecs);
+  harness.runtime.tools.register(waiting.tool);
+  return waiting;
+}
 
 /** A tool that reports when it started and waits until its signal fires, recording the reason. */
 function waitingTool(name: string, timeoutSecs?: number): { tool: Tool; started: Promise<void>; reason: Promise<unknown> } {
-  let markStarted!: () => void;
-  let recordReason!: (reason: unknown) => void;
-  const started = new Promise<void>((resolve) => (markStarted = resolve));
-  const reason = new Promise<unknown>((resolve) => (recordReason = resolve));
-  const tool: Tool = {
+  const started = deferred();
+  const reason = deferred<unknown>();
+  const tool = testTool(
     name,
-    title: name,
-    description: 'Waits for its signal',
-    inputSchema: { type: 'object', properties: {}, additionalProperties: false },
-    annotations: ANNOTATIONS,
-    ...(timeoutSecs === undefined ? {} : { timeoutSecs }),
-    async execute(_input, ctx) {
-      markStarted();
+    async (ctx) => {
+      started.resolve();
       if (!ctx.signal.aborted) await new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve(), { once: true }));
-      recordReason(ctx.signal.reason);
+      reason.resolve(ctx.signal.reason);
       return { text: 'aborted' };
     },
-  };
-  return { tool, started, reason };
+    timeoutSecs === undefined ? {} : { timeoutSecs },
+  );
+  return { tool, started: started.promise, reason: reason.promise };
 }
 
 function call(name: string, signal?: AbortSignal, args: Record<string, unknown> = {}) {
@@ -50,9 +51,7 @@ function codeOf(value: unknown): string | undefined {
 
 describe('executor: call signals', () => {
   it('a timeout aborts the tool signal with TOOL_TIMEOUT', async () => {
-    harness = await startTestRuntime();
-    const waiting = waitingTool('test.slow', 0.05);
-    harness.runtime.tools.register(waiting.tool);
+    const waiting = await startWithWaitingTool('test.slow', 0.05);
     const result = await call('test.slow');
     expect(result.isError).toBe(true);
     expect((result.structuredContent as { code: string }).code).toBe('TOOL_TIMEOUT');
@@ -60,9 +59,7 @@ describe('executor: call signals', () => {
   });
 
   it("the caller's cancellation aborts the tool signal with CANCELLED", async () => {
-    harness = await startTestRuntime();
-    const waiting = waitingTool('test.cancellable');
-    harness.runtime.tools.register(waiting.tool);
+    const waiting = await startWithWaitingTool('test.cancellable');
     const caller = new AbortController();
     const pending = call('test.cancellable', caller.signal);
     await waiting.started;
@@ -73,14 +70,12 @@ describe('executor: call signals', () => {
   });
 
   it('a call whose caller signal is already aborted ends CANCELLED', async () => {
-    harness = await startTestRuntime();
-    const waiting = waitingTool('test.never');
-    harness.runtime.tools.register(waiting.tool);
+    await startWithWaitingTool('test.never');
     const result = await call('test.never', AbortSignal.abort());
     expect((result.structuredContent as { code: string }).code).toBe('CANCELLED');
   });
 
-  it("leaves no listener on a long-lived caller signal once calls finish", async () => {
+  it('leaves no listener on a long-lived caller signal once calls finish', async () => {
     harness = await startTestRuntime();
     const caller = new AbortController();
     for (let index = 0; index < 25; index += 1) {
