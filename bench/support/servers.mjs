@@ -2,6 +2,7 @@
 // client to it, timing spawn → initialized. Other bench sections reuse these to drive Nexus.
 
 import { spawn } from 'node:child_process';
+import { setMaxListeners } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import path from 'node:path';
@@ -44,6 +45,12 @@ export function serverEnv(extra = {}) {
   }
   return { ...env, ...extra };
 }
+
+// The SDK's HTTP client transport hands one AbortSignal to every fetch; under sustained load
+// against an SSE server, undici's abort listeners on it pile up past the default limit of the
+// warning (client-side bookkeeping, not the servers being measured), so the limit is lifted
+// for signals created in the benchmark process.
+setMaxListeners(0);
 
 function newClient() {
   return new Client({ name: 'nexus-bench', version: '1.0.0' });
