@@ -1,4 +1,13 @@
-import { createRemoteJWKSet, decodeJwt, errors as joseErrors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import type * as JoseModule from 'jose';
+import type { JWTPayload, JWTVerifyGetKey } from 'jose';
+
+type Jose = typeof JoseModule;
+let josePromise: Promise<Jose> | undefined;
+/** jose takes ~100 ms to import; only deployments that configure OAuth issuers pay for it. */
+function loadJose(): Promise<Jose> {
+  josePromise ??= import('jose');
+  return josePromise;
+}
 import type { NexusConfig } from '../config/index.js';
 import { tenantIdSchema } from '../config/schema.js';
 import { NexusError } from '../errors/index.js';
@@ -33,7 +42,7 @@ function invalidToken(message: string, cause?: unknown): NexusError {
 }
 
 /** A person-readable reason for a jose failure, without echoing the token. */
-function describeJoseError(error: unknown): string {
+function describeJoseError(error: unknown, joseErrors: Jose['errors']): string {
   if (error instanceof joseErrors.JWTExpired) return 'The access token has expired';
   if (error instanceof joseErrors.JWTClaimValidationFailed) return `The access token's "${error.claim}" claim is not acceptable (${error.reason})`;
   if (error instanceof joseErrors.JWKSNoMatchingKey) return 'The access token was signed with a key the issuer does not publish (unknown kid)';
@@ -72,9 +81,10 @@ export class OAuthAuthenticator implements Authenticator {
   async authenticate(request: AuthRequest): Promise<Principal | undefined> {
     const token = bearerToken(request.headers);
     if (token === undefined || !JWT_SHAPE.test(token)) return undefined;
+    const jose = await loadJose();
     let unverified: JWTPayload;
     try {
-      unverified = decodeJwt(token);
+      unverified = jose.decodeJwt(token);
     } catch (error) {
       throw invalidToken('The access token is not a valid JWT', error);
     }
@@ -82,7 +92,7 @@ export class OAuthAuthenticator implements Authenticator {
     if (issuer === undefined) throw invalidToken('The access token was issued by an untrusted issuer');
     let payload: JWTPayload;
     try {
-      const verified = await jwtVerify(token, await this.keySet(issuer), {
+      const verified = await jose.jwtVerify(token, await this.keySet(issuer), {
         issuer: issuer.issuer,
         audience: issuer.audience ?? this.oauth.resource,
         requiredClaims: ['exp'],
@@ -93,7 +103,7 @@ export class OAuthAuthenticator implements Authenticator {
       payload = verified.payload;
     } catch (error) {
       if (NexusError.is(error)) throw error;
-      throw invalidToken(describeJoseError(error), error);
+      throw invalidToken(describeJoseError(error, jose.errors), error);
     }
     return this.principalFor(issuer, payload);
   }
@@ -137,6 +147,7 @@ export class OAuthAuthenticator implements Authenticator {
     if (pending === undefined) {
       pending = (async () => {
         const jwksUri = issuer.jwks_uri ?? (await discoverJwksUri(issuer.issuer));
+        const { createRemoteJWKSet } = await loadJose();
         return createRemoteJWKSet(new URL(jwksUri), { timeoutDuration: FETCH_TIMEOUT_MS, cooldownDuration: 30_000, cacheMaxAge: this.oauth.jwks_cache_secs * 1000 });
       })();
       // A failed discovery is retried on the next request rather than cached forever.

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import path from 'node:path';
-import { watch, type FSWatcher } from 'chokidar';
+import type { FSWatcher } from 'chokidar';
 import { isModulePluginConfig, loadConfig, type NexusConfig } from '../config/index.js';
 import { NexusError } from '../errors/index.js';
 import type { ToolRegistry } from '../tools/registry.js';
@@ -96,6 +96,9 @@ export class CommandPluginManager extends EventEmitter<{ reload: [ReloadOutcome]
     const file = this.options.configFile;
     if (file === null || this.watcher || this.closed) return;
     const dir = path.dirname(file);
+    // Imported here: most runs have no config file to watch and need not load chokidar.
+    const { watch } = await import('chokidar');
+    if (this.watcher || this.closed) return;
     const watcher = watch(dir, { depth: 0, ignoreInitial: true, ignored: (candidate) => candidate !== dir && candidate !== file });
     this.watcher = watcher;
     const schedule = (changed: string): void => {
