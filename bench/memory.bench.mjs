@@ -22,6 +22,7 @@
 import { mkdtempSync, openSync, readSync, closeSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { concurrent } from './support/load.mjs';
 import { connectStdio, rssOf, serverEnv } from './support/servers.mjs';
 import { formatBytes, formatMs, formatRate, formatRatio, percentile } from './support/stats.mjs';
 
@@ -163,15 +164,7 @@ async function timed(call, count) {
 
 /** Runs `call(index)` for every index in [from, to) with `concurrency` in flight. */
 async function inParallel(from, to, concurrency, call) {
-  let next = from;
-  const worker = async () => {
-    while (next < to) {
-      const index = next;
-      next += 1;
-      await call(index);
-    }
-  };
-  await Promise.all(Array.from({ length: concurrency }, worker));
+  if (to > from) await concurrent((offset) => call(from + offset), to - from, concurrency);
 }
 
 async function callOk(client, name, args) {
@@ -317,7 +310,6 @@ export async function run(report) {
       `search after Nexus's background embedding caught up.`,
   );
   const measured = { nexus: {}, reference: {} };
-  const notes = [];
   let nexus;
   let reference;
   try {
@@ -330,23 +322,22 @@ export async function run(report) {
       const queries = makeQueries(corpus, vocabulary, size, SEED + position + 1);
       await nexus.grow(size);
       const indexSeconds = await nexus.waitIndexed();
-      notes.push(`nexus @${size}: bulk ${formatRate(nexus.loaded.writes / nexus.loaded.seconds)} writes (16 in flight), embeddings caught up ${indexSeconds.toFixed(1)} s later`);
+      report.note(`nexus @${size}: bulk ${formatRate(nexus.loaded.writes / nexus.loaded.seconds)} writes (16 in flight), embeddings caught up ${indexSeconds.toFixed(1)} s later`);
       measured.nexus[size] = await nexus.measure(queries);
       if (reference.stopped === undefined) {
         await reference.grow(size);
-        notes.push(`server-memory @${size}: bulk ${formatRate(reference.loaded.writes / reference.loaded.seconds)} entities (batches of ${REFERENCE_BATCH})`);
+        report.note(`server-memory @${size}: bulk ${formatRate(reference.loaded.writes / reference.loaded.seconds)} entities (batches of ${REFERENCE_BATCH})`);
         measured.reference[size] = await reference.measure(queries);
       } else {
-        notes.push(`server-memory @${size}: n/a (stopped growing: ${reference.stopped})`);
+        report.note(`server-memory @${size}: n/a (stopped growing: ${reference.stopped})`);
       }
     }
-    notes.push(`RSS at the end: nexus ${formatBytes(rssOf(nexus.connection.pid))}, server-memory ${formatBytes(rssOf(reference.connection.pid))}`);
+    report.note(`RSS at the end: nexus ${formatBytes(rssOf(nexus.connection.pid))}, server-memory ${formatBytes(rssOf(reference.connection.pid))}`);
   } finally {
     await nexus?.connection.close();
     await reference?.connection.close();
     rmSync(scratch, { recursive: true, force: true });
   }
-  for (const line of notes) report.note(line);
   printResults(report, sizes, measured);
 }
 
