@@ -23,7 +23,7 @@ import { mkdtempSync, openSync, readSync, closeSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { concurrent } from './support/load.mjs';
-import { connectStdio, rssOf, serverEnv } from './support/servers.mjs';
+import { connectStdio, cpuMsOf, rssOf, serverEnv } from './support/servers.mjs';
 import { formatBytes, formatMs, formatRate, formatRatio, percentile } from './support/stats.mjs';
 
 export const title = 'memory: Nexus vs server-memory (store and search latency by size)';
@@ -147,8 +147,13 @@ function makeQueries(corpus, vocabulary, size, seed) {
 
 // ── timing ─────────────────────────────────────────────────────────────────────────────────────
 
-/** Times up to `count` sequential calls, stopping after PHASE_BUDGET_MS (but not before MIN_SAMPLES). */
-async function timed(call, count) {
+/**
+ * Times up to `count` sequential calls, stopping after PHASE_BUDGET_MS (but not before MIN_SAMPLES).
+ * The server's CPU time per call (from /proc) rides along: unlike wall time it barely moves when
+ * other processes compete for the cores.
+ */
+async function timed(pid, call, count) {
+  const cpuBefore = cpuMsOf(pid);
   const durations = [];
   let nonEmpty = 0;
   const phaseStart = performance.now();
@@ -159,7 +164,7 @@ async function timed(call, count) {
     if (found) nonEmpty += 1;
     if (durations.length >= MIN_SAMPLES && performance.now() - phaseStart > PHASE_BUDGET_MS) break;
   }
-  return { p50: percentile(durations, 50), p95: percentile(durations, 95), n: durations.length, nonEmpty };
+  return { p50: percentile(durations, 50), p95: percentile(durations, 95), n: durations.length, nonEmpty, cpuMs: (cpuMsOf(pid) - cpuBefore) / durations.length };
 }
 
 /** Runs `call(index)` for every index in [from, to) with `concurrency` in flight. */
@@ -229,19 +234,19 @@ class NexusSubject {
 
   async measure(queries) {
     const rows = {};
-    rows['store'] = await timed(async (index) => (await this.store(this.items + index), true), SAMPLES);
+    rows['store'] = await timed(this.connection.pid, async (index) => (await this.store(this.items + index), true), SAMPLES);
     this.items += rows['store'].n;
-    rows['message add'] = await timed(async (index) => (await this.add(this.messages + index), true), SAMPLES);
+    rows['message add'] = await timed(this.connection.pid, async (index) => (await this.add(this.messages + index), true), SAMPLES);
     this.messages += rows['message add'].n;
     await this.waitIndexed();
     for (const mode of MODES) {
-      rows[`kv ${mode}`] = await timed(async (index) => {
+      rows[`kv ${mode}`] = await timed(this.connection.pid, async (index) => {
         const result = await callOk(this.client, 'memory.search', { query: queries[index], scope: 'kv', mode, k: 10 });
         return result.structuredContent.count > 0;
       }, queries.length);
     }
     for (const mode of MODES) {
-      rows[`messages ${mode}`] = await timed(async (index) => {
+      rows[`messages ${mode}`] = await timed(this.connection.pid, async (index) => {
         const result = await callOk(this.client, 'memory.conversation.search', { query: queries[index], mode, limit: 10 });
         return result.structuredContent.count > 0;
       }, queries.length);
@@ -280,9 +285,9 @@ class ReferenceSubject {
 
   async measure(queries) {
     const rows = {};
-    rows['store'] = await timed(async (index) => (await callOk(this.client, 'create_entities', { entities: [this.entity(this.entities + index)] }), true), SAMPLES);
+    rows['store'] = await timed(this.connection.pid, async (index) => (await callOk(this.client, 'create_entities', { entities: [this.entity(this.entities + index)] }), true), SAMPLES);
     this.entities += rows['store'].n;
-    rows['search_nodes'] = await timed(async (index) => {
+    rows['search_nodes'] = await timed(this.connection.pid, async (index) => {
       const result = await callOk(this.client, 'search_nodes', { query: queries[index] });
       return (result.structuredContent?.entities?.length ?? 0) > 0;
     }, queries.length);
@@ -364,7 +369,7 @@ function printResults(report, sizes, measured) {
   for (const [who, key] of OPERATIONS) {
     for (const size of sizes) {
       const entry = measured[who][size]?.[key];
-      if (entry !== undefined) report.record('memory', `${who}.${key.replace(/ /g, '_')}.${size}`, { p50_ms: entry.p50, p95_ms: entry.p95, samples: entry.n, non_empty: entry.nonEmpty });
+      if (entry !== undefined) report.record('memory', `${who}.${key.replace(/ /g, '_')}.${size}`, { p50_ms: entry.p50, p95_ms: entry.p95, server_cpu_ms_per_call: entry.cpuMs, samples: entry.n, non_empty: entry.nonEmpty });
     }
   }
   const emptyRows = OPERATIONS.filter(([who, key]) => key !== 'store' && key !== 'message add' && sizes.some((size) => (measured[who][size]?.[key]?.nonEmpty ?? 1) === 0));
@@ -395,8 +400,10 @@ function printResults(report, sizes, measured) {
       report.record('memory', `nexus.${key.replace(/ /g, '_')}.p50_growth`, { from: first, to: last, growth });
     }
   }
-  const hybrid = measured.nexus[last]['messages hybrid'].p50;
+  const hybridEntry = measured.nexus[last]['messages hybrid'];
+  const hybrid = hybridEntry.p50;
   rows.push([`nexus hybrid search p50 at ${last.toLocaleString('en-US')} messages`, formatMs(hybrid), `< ${TARGET_HYBRID_MS} ms${last >= 100_000 ? ` ${hybrid < TARGET_HYBRID_MS ? 'met' : 'MISSED'}` : ' (target is at 100,000)'}`]);
+  rows.push([`nexus server CPU per hybrid search at ${last.toLocaleString('en-US')} messages`, formatMs(hybridEntry.cpuMs), '(mean; CPU time, not wall)']);
   report.note('\nserver-memory / nexus and targets:');
   report.table(['measure', 'value', 'target'], rows);
 }
