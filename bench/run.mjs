@@ -46,7 +46,7 @@ const options = {
   rounds: positiveInt('rounds'),
 };
 
-if (!existsSync(path.join(repoRoot, 'dist/cli/main.js'))) {
+if (!existsSync(path.join(repoRoot, 'dist/bundle/nexus.js'))) {
   console.error('bench: dist/ is missing: run `npm run build` first (`npm run bench` does).');
   process.exit(2);
 }

@@ -29,7 +29,7 @@ function fail(message) {
 if (!existsSync(suiteScript)) {
   fail(`the conformance runner is missing: ${suiteScript}\n` + 'It is expected in the shared folder next to the repository (../shared/tools/conformance/conformance.sh); set NEXUS_CONFORMANCE_SCRIPT to use another copy.');
 }
-if (!existsSync(path.join(repoRoot, 'dist/cli/main.js'))) fail('dist/ is missing: run `npm run build` first.');
+if (!existsSync(path.join(repoRoot, 'dist/bundle/nexus.js'))) fail('dist/ is missing: run `npm run build` first.');
 
 const extraArgs = process.argv.slice(2);
 const chooses = extraArgs.some((arg) => arg === '--scenario' || arg === '--suite');

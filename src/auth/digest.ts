@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /**
  * JSON with object keys sorted at every level, so equal arguments give equal text whatever order
@@ -22,5 +22,6 @@ function sortKeys(value: unknown): unknown {
  * had the same arguments, or match a known value, without ever storing the values.
  */
 export function argumentDigest(args: unknown): string {
-  return createHash('sha256').update(canonicalJson(args ?? {}), 'utf8').digest('hex');
+  // The one-shot hash(): every tool call is digested, and a Hash object per call costs twice as much.
+  return hash('sha256', canonicalJson(args ?? {}), 'hex');
 }

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { SSEServerTransport } from '@modelcontextprotocol/sdk/server/sse.js';
+import type { SSEServerTransport } from '@modelcontextprotocol/sdk/server/sse.js';
 import type { Principal } from '../auth/principal.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { jsonRpcErrorResponse } from './responses.js';
@@ -19,6 +19,8 @@ export class LegacySseSessions {
   constructor(private readonly runtime: Runtime) {}
 
   async open(response: ServerResponse, principal: Principal): Promise<void> {
+    // Imported on first use: it pulls in raw-body and iconv-lite (~0.5 MB), which only old clients need.
+    const { SSEServerTransport } = await import('@modelcontextprotocol/sdk/server/sse.js');
     const transport = new SSEServerTransport('/messages', response);
     this.sessions.set(transport.sessionId, { transport, principalId: principal.id });
     transport.onclose = () => this.sessions.delete(transport.sessionId);

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
+import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv';
+import type { jsonSchemaValidator } from '@modelcontextprotocol/sdk/validation';
 import {
   CallToolRequestSchema,
   CompleteRequestSchema,
@@ -72,6 +74,16 @@ const INSTRUCTIONS =
 const LEVEL_ORDER = LoggingLevelSchema.options;
 
 /**
+ * The SDK checks elicitation answers against the requested schema with Ajv. Left to itself it
+ * sets up a fresh Ajv for every Server, i.e. every connection, at a cost of milliseconds each;
+ * one shared instance made on the first elicitation serves them all.
+ */
+let elicitationAjv: AjvJsonSchemaValidator | undefined;
+const sharedSchemaValidator: jsonSchemaValidator = {
+  getValidator: (schema) => (elicitationAjv ??= new AjvJsonSchemaValidator()).getValidator(schema),
+};
+
+/**
  * Builds one SDK `Server` for one client connection and wires it to the runtime's registries.
  * The SDK owns JSON-RPC framing, the handshake, version negotiation, ping, cancellation and
  * progress plumbing; this module maps our registries and errors onto it.
@@ -89,6 +101,7 @@ export function createProtocolServer(services: ProtocolServices, options: Create
         ...(services.tasks ? { tasks: services.tasks.capability } : {}),
       },
       instructions: INSTRUCTIONS,
+      jsonSchemaValidator: sharedSchemaValidator,
       ...(services.tasks ? { taskStore: services.tasks.store } : {}),
     },
   );

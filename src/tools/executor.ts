@@ -3,6 +3,7 @@ import type { CallToolResult, ContentBlock, LoggingLevel } from '@modelcontextpr
 import { NexusError, toToolErrorResult } from '../errors/index.js';
 import { redactSecrets, type Logger } from '../logging/index.js';
 import type { Principal } from '../auth/principal.js';
+import { CallAbort } from './call-abort.js';
 import { ToolMetrics } from './metrics.js';
 import type { RegisteredTool, ToolRegistry } from './registry.js';
 import type { ClientLink, ToolContext, ToolOutput } from './types.js';
@@ -65,7 +66,7 @@ export interface ToolExecutorOptions {
 export class ToolExecutor {
   readonly metrics = new ToolMetrics();
   private readonly hooks: ExecutorHook[] = [];
-  private readonly inFlight = new Map<string, { controller: AbortController; done: Promise<unknown> }>();
+  private readonly inFlight = new Map<string, { abort: CallAbort; done: Promise<unknown> }>();
   private accepting = true;
 
   constructor(private readonly options: ToolExecutorOptions) {}
@@ -83,16 +84,16 @@ export class ToolExecutor {
     const traceId = request.traceId ?? randomUUID();
     const depth = request.depth ?? 0;
     const started = performance.now();
-    const controller = new AbortController();
+    const abort = new CallAbort();
     let toolName = request.name;
     let validatedArgs: unknown = request.args;
-    const done = this.run(request, { traceId, depth, controller }, (name, args) => {
+    const done = this.run(request, { traceId, depth, abort }, (name, args) => {
       toolName = name;
       validatedArgs = args;
     });
     // Shutdown waits for the whole call (hooks and result included), not just the tool's run.
     let markFinished!: () => void;
-    this.inFlight.set(traceId, { controller, done: new Promise<void>((resolve) => (markFinished = resolve)) });
+    this.inFlight.set(traceId, { abort, done: new Promise<void>((resolve) => (markFinished = resolve)) });
     try {
       const result = await done;
       await this.finish({ tool: toolName, args: validatedArgs, principal: request.principal, traceId, depth, durationMs: performance.now() - started, outcome: 'ok' });
@@ -126,7 +127,7 @@ export class ToolExecutor {
     });
     await Promise.race([Promise.allSettled(pending.map((entry) => entry.done)), graceOver]);
     clearTimeout(timer);
-    for (const entry of this.inFlight.values()) entry.controller.abort(new NexusError('SHUTTING_DOWN', 'Nexus is shutting down'));
+    for (const entry of this.inFlight.values()) entry.abort.abort(new NexusError('SHUTTING_DOWN', 'Nexus is shutting down'));
     await Promise.allSettled([...this.inFlight.values()].map((entry) => entry.done));
     // The protocol layer hands each result to its transport a few promise steps after the call
     // returns; let that happen before the caller closes transports, or the results are lost.
@@ -135,7 +136,7 @@ export class ToolExecutor {
 
   private async run(
     request: ToolCallRequest,
-    call: { traceId: string; depth: number; controller: AbortController },
+    call: { traceId: string; depth: number; abort: CallAbort },
     onResolved: (name: string, args: unknown) => void,
   ): Promise<CallToolResult> {
     if (!this.accepting) throw new NexusError('SHUTTING_DOWN', 'Nexus is shutting down and accepts no new calls');
@@ -155,41 +156,34 @@ export class ToolExecutor {
     for (const hook of this.hooks) await hook.before?.(info);
 
     const timeoutSecs = tool.timeoutSecs ?? this.options.defaultTimeoutSecs;
-    // The call's own controller is aborted with whichever reason comes first: timeout, the
-    // caller's cancellation, shutdown. A timer and a listener, both released when the call ends,
-    // cost far less than AbortSignal.timeout + AbortSignal.any per call (weak refs, a 30 s timer
-    // left pending per call, GC), which dominated the executor's CPU profile.
-    const { controller } = call;
-    const signal = controller.signal;
+    // The call is stopped with whichever reason comes first: timeout, the caller's cancellation,
+    // shutdown. A timer and a listener, both released when the call ends, cost far less than
+    // AbortSignal.timeout + AbortSignal.any per call (weak refs, a 30 s timer left pending per
+    // call, GC), which dominated the executor's CPU profile.
+    const { abort } = call;
     const timer = setTimeout(() => {
-      controller.abort(new NexusError('TOOL_TIMEOUT', `${tool.name} did not finish within ${timeoutSecs} s`, { details: { tool: tool.name, timeoutSecs } }));
+      abort.abort(new NexusError('TOOL_TIMEOUT', `${tool.name} did not finish within ${timeoutSecs} s`, { details: { tool: tool.name, timeoutSecs } }));
     }, timeoutSecs * 1000);
     timer.unref();
-    const onCallerAbort = (): void => controller.abort(new NexusError('CANCELLED', `${tool.name} was cancelled`, { details: { tool: tool.name } }));
+    const onCallerAbort = (): void => abort.abort(new NexusError('CANCELLED', `${tool.name} was cancelled`, { details: { tool: tool.name } }));
     if (request.signal?.aborted) onCallerAbort();
     else request.signal?.addEventListener('abort', onCallerAbort, { once: true });
     try {
-      const logger = this.options.logger.child({ tool: tool.name, traceId: call.traceId });
-      if (this.options.debug) logger.debug({ args: redactSecrets(validation.value), principal: request.principal.id, depth: call.depth }, 'tool call start');
+      // The call's child logger is made when first used: most calls never log, and a pino child
+      // (bindings serialized, redaction set up) was a visible share of a short call's CPU.
+      let callLogger: Logger | undefined;
+      const logger = (): Logger => (callLogger ??= this.options.logger.child({ tool: tool.name, traceId: call.traceId }));
+      if (this.options.debug) logger().debug({ args: redactSecrets(validation.value), principal: request.principal.id, depth: call.depth }, 'tool call start');
 
-      const context = this.createContext({ request, signal, logger, traceId: call.traceId, depth: call.depth });
-      const abortError = (): NexusError => {
-        const reason: unknown = signal.reason;
-        return NexusError.is(reason) ? reason : new NexusError('CANCELLED', `${tool.name} was cancelled`, { details: { tool: tool.name } });
-      };
-      // A tool that ignores its signal still cannot hold the caller past the deadline.
-      const aborted = new Promise<never>((_resolve, reject) => {
-        if (signal.aborted) reject(abortError());
-        signal.addEventListener('abort', () => reject(abortError()), { once: true });
-      });
-      aborted.catch(() => undefined);
+      const context = this.createContext({ request, abort, logger, traceId: call.traceId, depth: call.depth });
       let output: ToolOutput;
       try {
-        output = await Promise.race([tool.execute(validation.value, context), aborted]);
+        // A tool that ignores its signal still cannot hold the caller past the deadline.
+        output = await Promise.race([tool.execute(validation.value, context), abort.stopped]);
       } catch (error) {
-        throw signal.aborted ? abortError() : error;
+        throw abort.reason ?? error;
       }
-      if (signal.aborted) throw abortError();
+      if (abort.reason !== undefined) throw abort.reason;
       return this.toResult(entry, output);
     } finally {
       clearTimeout(timer);
@@ -213,27 +207,31 @@ export class ToolExecutor {
     };
   }
 
-  private createContext(options: { request: ToolCallRequest; signal: AbortSignal; logger: Logger; traceId: string; depth: number }): ToolContext {
-    const { request, signal, logger, traceId, depth } = options;
+  private createContext(options: { request: ToolCallRequest; abort: CallAbort; logger: () => Logger; traceId: string; depth: number }): ToolContext {
+    const { request, abort, logger, traceId, depth } = options;
     const link = request.link;
     return {
-      signal,
+      get signal() {
+        return abort.signal;
+      },
       traceId,
       principal: request.principal,
-      logger,
+      get logger() {
+        return logger();
+      },
       depth,
       client: link,
       progress: (update) => link.progress(update),
       log: (level: LoggingLevel, data: unknown) => link.log(level, data, request.name),
-      elicit: (params) => link.elicit(params, { signal }),
-      sample: (params) => link.sample(params, { signal }),
+      elicit: (params) => link.elicit(params, { signal: abort.signal }),
+      sample: (params) => link.sample(params, { signal: abort.signal }),
       callTool: (name, args, nested) =>
         this.call({
           name,
           args,
           principal: request.principal,
           link: nested?.link ?? link,
-          signal: nested?.signal ? AbortSignal.any([signal, nested.signal]) : signal,
+          signal: nested?.signal ? AbortSignal.any([abort.signal, nested.signal]) : abort.signal,
           depth: depth + 1,
           traceId: `${traceId}.${randomUUID().slice(0, 8)}`,
         }),

@@ -1,14 +1,13 @@
 import { EventEmitter } from 'node:events';
 import picomatch from 'picomatch';
-import type { Ajv2020 } from 'ajv/dist/2020.js';
 import type { Tool as WireTool } from '@modelcontextprotocol/sdk/types.js';
 import { NexusError } from '../errors/index.js';
-import { compileSchema, createAjv, type CompiledSchema } from './schema.js';
+import { compileSchema, lazyAjv, type CompiledSchema } from './schema.js';
 import type { Tool } from './types.js';
 
 export type ToolNameStyle = 'dotted' | 'underscore';
 
-/** A tool with its schemas compiled once, at registration. */
+/** A tool with its schemas prepared at registration (compiled or converted once, on first use). */
 export interface RegisteredTool {
   readonly tool: Tool;
   readonly input: CompiledSchema<unknown>;
@@ -36,7 +35,7 @@ export class ToolRegistry extends EventEmitter<{ changed: [] }> {
   private readonly tools = new Map<string, RegisteredTool>();
   private readonly underscoreIndex = new Map<string, string>();
   private readonly isEnabled: (name: string) => boolean;
-  private readonly ajv: Ajv2020 = createAjv();
+  private readonly ajv = lazyAjv();
 
   constructor(private readonly options: ToolRegistryOptions) {
     super();
@@ -44,7 +43,16 @@ export class ToolRegistry extends EventEmitter<{ changed: [] }> {
     const disabled = options.disabled.length ? picomatch([...options.disabled], { dot: true }) : () => false;
     // Globs may be written in either name form (clients show `memory_store`): a tool matches if either does.
     const matches = (glob: (name: string) => boolean, name: string): boolean => glob(name) || glob(wireName(name, 'underscore'));
-    this.isEnabled = (name) => matches(enabled, name) && !matches(disabled, name);
+    // Decided once per name: resolve() asks on every call, and the globs never change.
+    const decided = new Map<string, boolean>();
+    this.isEnabled = (name) => {
+      let allowed = decided.get(name);
+      if (allowed === undefined) {
+        allowed = matches(enabled, name) && !matches(disabled, name);
+        decided.set(name, allowed);
+      }
+      return allowed;
+    };
   }
 
   get nameStyle(): ToolNameStyle {

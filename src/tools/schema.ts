@@ -34,12 +34,24 @@ export function createAjv(): Ajv2020 {
   return ajv;
 }
 
-export function compileSchema<T>(schema: ToolSchema<T>, ajv: Ajv2020, io: 'input' | 'output'): CompiledSchema<T> {
+/** An Ajv made on first use: setting one up (meta-schemas, formats) is a start-up cost most tools never need. */
+export type AjvProvider = () => Ajv2020;
+
+export function lazyAjv(): AjvProvider {
+  let ajv: Ajv2020 | undefined;
+  return () => (ajv ??= createAjv());
+}
+
+export function compileSchema<T>(schema: ToolSchema<T>, ajv: AjvProvider, io: 'input' | 'output'): CompiledSchema<T> {
   if (isZodSchema(schema)) {
-    const jsonSchema = z.toJSONSchema(schema, { io, unrepresentable: 'any', target: 'draft-2020-12' }) as JsonSchemaObject;
-    delete jsonSchema['$schema'];
+    // Converted on first use (tools/list, workflow piping), not at registration: it is the
+    // costliest part of registering a tool and a process that is only started pays it for nothing.
+    let jsonSchema: JsonSchemaObject | undefined;
     return {
-      jsonSchema,
+      get jsonSchema() {
+        jsonSchema ??= zodToJsonSchema(schema, io);
+        return jsonSchema;
+      },
       validate(value) {
         const result = schema.safeParse(value);
         if (result.success) return { ok: true, value: result.data };
@@ -51,13 +63,20 @@ export function compileSchema<T>(schema: ToolSchema<T>, ajv: Ajv2020, io: 'input
   return {
     jsonSchema: schema,
     validate(value) {
-      validator ??= ajv.compile(schema);
+      validator ??= ajv().compile(schema);
       // useDefaults mutates: validate a copy so the caller's arguments stay as sent.
       const copy = structuredClone(value);
       if (validator(copy)) return { ok: true, value: copy as T };
       return { ok: false, problems: (validator.errors ?? []).map(ajvProblem) };
     },
   };
+}
+
+/** A zod schema as the JSON Schema (2020-12) advertised to clients, without the `$schema` key. */
+export function zodToJsonSchema(schema: z.ZodType, io: 'input' | 'output'): JsonSchemaObject {
+  const jsonSchema = z.toJSONSchema(schema, { io, unrepresentable: 'any', target: 'draft-2020-12' }) as JsonSchemaObject;
+  delete jsonSchema['$schema'];
+  return jsonSchema;
 }
 
 function ajvProblem(error: ErrorObject): FieldProblem {

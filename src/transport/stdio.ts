@@ -1,6 +1,7 @@
 import type { Readable, Writable } from 'node:stream';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import { ErrorCode, JSONRPCMessageSchema, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { ErrorCode, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { isJsonRpcMessage } from './jsonrpc-shape.js';
 
 /**
  * Newline-delimited JSON-RPC over a pair of streams (stdin/stdout for desktop clients).
@@ -71,14 +72,13 @@ export class LineTransport implements Transport {
       void this.send(errorResponse(null, ErrorCode.ParseError, 'Parse error: the line is not valid JSON'));
       return;
     }
-    const result = JSONRPCMessageSchema.safeParse(parsed);
-    if (!result.success) {
+    if (!isJsonRpcMessage(parsed)) {
       // Batches were removed in 2025-06-18; anything else that is not one JSON-RPC message is invalid.
       const id = readId(parsed);
       void this.send(errorResponse(id, ErrorCode.InvalidRequest, Array.isArray(parsed) ? 'Invalid Request: batches are not supported' : 'Invalid Request: not a JSON-RPC 2.0 message'));
       return;
     }
-    this.onmessage?.(result.data);
+    this.onmessage?.(parsed);
   }
 }
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { NexusError } from '../errors/index.js';
+import { zodToJsonSchema } from '../tools/schema.js';
 import type { ToolRegistry } from '../tools/registry.js';
 import { ExpressionSyntaxError, parseExpression, pathsOf, type ExpressionNode, type PathNode } from './expression.js';
 import { collectReferences, parseTemplate, propertyPath } from './template.js';
@@ -48,20 +49,38 @@ export const workflowBodySchema = z.strictObject({
 /**
  * The step shape as JSON Schema, for the tools' advertised input schemas: clients see exactly
  * what a step may hold, while validation stays in compileWorkflow (which reports every problem by
- * JSON path instead of stopping at the first union mismatch).
+ * JSON path instead of stopping at the first union mismatch). Built once per mode, on first use.
  */
+const stepSchemas = new Map<'full' | 'chain', Record<string, unknown>>();
+
 export function stepJsonSchema(mode: 'full' | 'chain'): Record<string, unknown> {
-  const toJson = (schema: z.ZodType): Record<string, unknown> => {
-    const json = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any', target: 'draft-2020-12' }) as Record<string, unknown>;
-    delete json['$schema'];
-    return json;
-  };
-  if (mode === 'chain') return toJson(chainStepSchema);
-  const tool = toJson(toolStepSchema);
-  const parallel = toJson(parallelStepSchema);
+  let schema = stepSchemas.get(mode);
+  if (schema === undefined) {
+    schema = mode === 'chain' ? zodToJsonSchema(chainStepSchema, 'input') : fullStepJsonSchema();
+    stepSchemas.set(mode, schema);
+  }
+  return schema;
+}
+
+function fullStepJsonSchema(): Record<string, unknown> {
+  const tool = zodToJsonSchema(toolStepSchema, 'input');
+  const parallel = zodToJsonSchema(parallelStepSchema, 'input');
   const properties = parallel['properties'] as Record<string, Record<string, unknown>>;
   properties['parallel'] = { ...properties['parallel'], items: tool };
   return { anyOf: [tool, parallel] };
+}
+
+/**
+ * `.meta()` for a steps array whose items are described by stepJsonSchema. A getter, because zod
+ * reads meta only when converting to JSON Schema: the conversion then happens when a client
+ * first lists the tools instead of at every start-up.
+ */
+export function stepItemsMeta(mode: 'full' | 'chain'): { readonly items: Record<string, unknown> } {
+  return {
+    get items() {
+      return stepJsonSchema(mode);
+    },
+  };
 }
 
 export type OnError = 'fail' | 'continue' | 'retry';

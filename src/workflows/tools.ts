@@ -2,9 +2,9 @@ import type { ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { NexusError } from '../errors/index.js';
 import type { ToolRegistry } from '../tools/registry.js';
-import { compileSchema, createAjv } from '../tools/schema.js';
+import { compileSchema, lazyAjv, type AjvProvider } from '../tools/schema.js';
 import { defineTool, type JsonSchemaObject, type Tool, type ToolContext, type ToolOutput } from '../tools/types.js';
-import { stepJsonSchema, type CompiledWorkflow } from './definition.js';
+import { stepItemsMeta, type CompiledWorkflow } from './definition.js';
 import type { RunReport, WorkflowService } from './service.js';
 import { RESERVED_WORKFLOW_NAMES } from './service.js';
 import type { RunRecord, SavedWorkflow } from './store.js';
@@ -74,7 +74,7 @@ const READ_ONLY = { readOnlyHint: true, destructiveHint: false, idempotentHint: 
 /** The built-in workflow tools, bound to one service. */
 export function workflowTools(service: WorkflowService): Tool[] {
   const timeoutSecs = service.limits.timeout_secs + EXECUTOR_GRACE_SECS;
-  const ajv = createAjv();
+  const ajv = lazyAjv();
 
   const run = defineTool({
     name: 'workflow.run',
@@ -84,7 +84,7 @@ export function workflowTools(service: WorkflowService): Tool[] {
       `${STEP_GRAMMAR} The whole workflow is checked before any step runs; every problem is listed by JSON path (WORKFLOW_INVALID). ` +
       'A failed step fails the workflow with that step\'s error code unless its on_error says otherwise.',
     inputSchema: z.strictObject({
-      steps: z.array(z.unknown()).meta({ items: stepJsonSchema('full') }).describe('The steps, run in order'),
+      steps: z.array(z.unknown()).meta(stepItemsMeta('full')).describe('The steps, run in order'),
       name: z.string().min(1).max(128).default('unnamed').describe('A label for the run record'),
       input: inputObject.optional().describe('Values the steps read as {{input.<name>}}'),
       context: inputObject.optional().describe('Same as input (the original Nexus name); merged under input'),
@@ -109,7 +109,7 @@ export function workflowTools(service: WorkflowService): Tool[] {
       '(an HTTP response\'s body, a {value} envelope\'s value, else the whole result). Steps are {"id"?, "tool", "args"?}; args may use {{prev.x}}, {{steps.<id>.x}}, {{input.x}}. ' +
       'A plain sequential form of workflow.run; the run is recorded the same way.',
     inputSchema: z.strictObject({
-      steps: z.array(z.unknown()).meta({ items: stepJsonSchema('chain') }).describe('[{"tool": "…", "args": {…}}, …]'),
+      steps: z.array(z.unknown()).meta(stepItemsMeta('chain')).describe('[{"tool": "…", "args": {…}}, …]'),
       input: inputObject.optional().describe('Values the steps read as {{input.<name>}}'),
     }),
     outputSchema: runResultSchema,
@@ -134,7 +134,7 @@ export function workflowTools(service: WorkflowService): Tool[] {
       description: z.string().max(4000).default('').describe('What the workflow does (shown as its tool description)'),
       input_schema: inputObject.optional().describe('JSON Schema (type "object") for the input; default: any object'),
       inputs: z.array(z.string().min(1)).optional().describe('Input names (the original Nexus form): each becomes a required property'),
-      steps: z.array(z.unknown()).meta({ items: stepJsonSchema('full') }).describe('The steps, as for workflow.run'),
+      steps: z.array(z.unknown()).meta(stepItemsMeta('full')).describe('The steps, as for workflow.run'),
       output: z.unknown().optional(),
       timeout_secs: z.number().positive().max(86_400).optional(),
     }),
@@ -366,11 +366,11 @@ function fromInputNames(names: readonly string[] | undefined): Record<string, un
   return { type: 'object', properties: Object.fromEntries(names.map((name) => [name, {}])), required: [...names] };
 }
 
-function checkInputSchema(schema: Record<string, unknown>, ajv: ReturnType<typeof createAjv>): void {
+function checkInputSchema(schema: Record<string, unknown>, ajv: AjvProvider): void {
   const problems: Array<{ path: string; message: string }> = [];
   if (schema['type'] !== 'object') problems.push({ path: '$.input_schema.type', message: 'must be "object" (a tool\'s input is an object)' });
   try {
-    ajv.compile(schema);
+    ajv().compile(schema);
   } catch (error) {
     problems.push({ path: '$.input_schema', message: `not a valid JSON Schema: ${error instanceof Error ? error.message : String(error)}` });
   }

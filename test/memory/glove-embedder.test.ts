@@ -75,7 +75,7 @@ describe('GloVe table cache', () => {
 describe('GloVe table build in a worker thread (compiled code, as in production)', () => {
   let compiled: string;
   beforeAll(() => {
-    compiled = pathToFileURL(path.join(compileForChild(['src/memory/embedders/glove-cache.ts']), 'src/memory/embedders/glove-cache.js')).href;
+    compiled = pathToFileURL(path.join(compileForChild(['src/memory/embedders/glove-cache.ts', 'src/memory/embedders/glove-build-worker.ts']), 'src/memory/embedders/glove-cache.js')).href;
   });
   afterAll(() => removeChildBuilds());
 

@@ -123,11 +123,6 @@ function align4(offset: number): number {
 }
 
 /**
- * Streams the package's JSON (never holding its 300 MB in memory, yielding to the event loop
- * between chunks), keeps the top plain words, derives weights and the common component, and
- * writes the table atomically so concurrent processes never see half a file.
- */
-/**
  * Builds the table in a worker thread: the build churns through ~200 MB that V8 would otherwise
  * keep in the server's heap long after; a worker's memory is returned when it exits. Run from
  * TypeScript sources (the test runner) there is no compiled module for a worker to load, so the
@@ -136,7 +131,10 @@ function align4(offset: number): number {
 async function buildOffThread(file: string, signal: AbortSignal | undefined): Promise<void> {
   if (import.meta.url.endsWith('.ts')) return buildGloveTable(file, { signal });
   if (signal?.aborted) throw buildCancelled();
-  const worker = new Worker(`import(${JSON.stringify(import.meta.url)}).then((module) => module.runBuildWorker())`, { eval: true, workerData: { file } });
+  // The worker module sits beside this one in both layouts: dist/memory/embedders/ and the bundle's dist/bundle/.
+  // execArgv: [] because the parent's flags are not all valid for a worker started from a file
+  // (`node --input-type=module -e …` is refused there), and the build needs none of them.
+  const worker = new Worker(new URL('./glove-build-worker.js', import.meta.url), { workerData: { file }, execArgv: [] });
   return new Promise<void>((resolve, reject) => {
     const onAbort = (): void => void worker.terminate();
     signal?.addEventListener('abort', onAbort, { once: true });
@@ -154,7 +152,7 @@ async function buildOffThread(file: string, signal: AbortSignal | undefined): Pr
 
 type BuildAnswer = { ok: true } | { ok: false; message: string };
 
-/** The worker side of buildOffThread (not for other callers). */
+/** The worker side of buildOffThread, run by glove-build-worker.ts (not for other callers). */
 export async function runBuildWorker(): Promise<void> {
   const { file } = workerData as { file: string };
   try {
@@ -169,6 +167,11 @@ function buildCancelled(): NexusError {
   return new NexusError('CANCELLED', 'Building the GloVe table was cancelled');
 }
 
+/**
+ * Streams the package's JSON (never holding its 300 MB in memory, yielding to the event loop
+ * between chunks), keeps the top plain words, derives weights and the common component, and
+ * writes the table atomically so concurrent processes never see half a file.
+ */
 async function buildGloveTable(file: string, options: { signal?: AbortSignal }): Promise<void> {
   // Fail before the expensive parse when the cache folder cannot be made.
   try {
