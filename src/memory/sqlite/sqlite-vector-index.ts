@@ -2,17 +2,11 @@ import { createHash } from 'node:crypto';
 import { NexusError } from '../../errors/index.js';
 import type { SqliteDatabase } from '../../storage/sqlite/database.js';
 import type { EmbedderCount, VectorHit, VectorIndex, VectorKind, VectorQuery, VectorRecord } from '../vector-index.js';
+import { VectorMirrors, type VectorTable } from './vector-mirror.js';
 
-/** sqlite-vec refuses larger k. */
-const MAX_K = 4096;
 const MAX_DIMENSIONS = 8192;
 
-interface TableInfo {
-  name: string;
-  kind: VectorKind;
-  embedder: string;
-  dims: number;
-}
+type TableInfo = VectorTable;
 
 /**
  * VectorIndex on sqlite-vec. `embeddings` (memory migration 0003) says which record each vector
@@ -20,12 +14,16 @@ interface TableInfo {
  * dimensions), listed in `vector_tables` (0004) and partitioned by tenant, so the usual KNN scan
  * filters on nothing else — vectors of different embedders are never even in the same table.
  * Scope (namespace / conversation) and timestamp are vec0 metadata columns, filtered only when
- * asked. Cosine distance; vectors arrive L2-normalised.
+ * asked. Cosine distance; vectors arrive L2-normalised. Searches scan an in-process copy of the
+ * table kept current from the vector journal (vector-mirror.ts), not the vec0 table itself.
  */
 export class SqliteVectorIndex implements VectorIndex {
   private tables = new Map<string, TableInfo>();
+  private readonly mirrors: VectorMirrors;
 
-  constructor(private readonly database: SqliteDatabase) {}
+  constructor(private readonly database: SqliteDatabase) {
+    this.mirrors = new VectorMirrors(database);
+  }
 
   async upsert(records: readonly VectorRecord[], options: { signal?: AbortSignal | undefined } = {}): Promise<void> {
     if (records.length === 0) return;
@@ -43,6 +41,7 @@ export class SqliteVectorIndex implements VectorIndex {
             .statement(`INSERT INTO ${table.name} (rowid, embedding, tenant, scope, ts) VALUES (?, ?, ?, ?, ?)`)
             .run(BigInt(id), vectorBlob(record.vector), record.tenant, record.scope, BigInt(Math.trunc(record.timestamp)));
         }
+        VectorMirrors.trimJournal(this.database);
       }, options)
       .catch((error: unknown) => {
         // A rolled-back write may have created a table the cache now believes in.
@@ -52,9 +51,15 @@ export class SqliteVectorIndex implements VectorIndex {
   }
 
   async search(query: VectorQuery): Promise<VectorHit[]> {
+    const k = Math.max(1, query.k);
     const hits = query.kinds.flatMap((kind) => {
       const table = this.findTable(kind, query.embedder, query.vector.length);
-      return table === undefined ? [] : this.knn(table, query);
+      if (table === undefined) return [];
+      const filter = { scope: query.scope, from: query.from, to: query.to };
+      return this.mirrors
+        .current(table, query.tenant)
+        .search(query.vector, k, filter)
+        .map((hit): VectorHit => ({ kind, refId: hit.id, distance: 1 - hit.similarity }));
     });
     return hits.sort((left, right) => left.distance - right.distance).slice(0, query.k);
   }
@@ -86,34 +91,12 @@ export class SqliteVectorIndex implements VectorIndex {
       for (const table of stale) {
         this.database.connection.exec(`DROP TRIGGER IF EXISTS ${table.name}_delete; DROP TABLE IF EXISTS ${table.name};`);
         this.database.statement('DELETE FROM vector_tables WHERE name = ?').run(table.name);
+        this.mirrors.forget(table.name);
       }
       return this.database.statement('DELETE FROM embeddings WHERE embedder <> ?').run(embedder).changes;
     }, options);
     this.tables.clear();
     return removed;
-  }
-
-  private knn(table: TableInfo, query: VectorQuery): VectorHit[] {
-    const conditions = ['v.embedding MATCH @vector', 'v.k = @k', 'v.tenant = @tenant'];
-    const params: Record<string, unknown> = { vector: vectorBlob(query.vector), k: Math.min(MAX_K, Math.max(1, query.k)), tenant: query.tenant };
-    if (query.scope !== undefined) {
-      conditions.push('v.scope = @scope');
-      params['scope'] = query.scope;
-    }
-    if (query.from !== undefined) {
-      conditions.push('v.ts >= @from');
-      params['from'] = BigInt(Math.ceil(query.from));
-    }
-    if (query.to !== undefined) {
-      conditions.push('v.ts <= @to');
-      params['to'] = BigInt(Math.floor(query.to));
-    }
-    return this.database.read(
-      () =>
-        this.database
-          .statement(`SELECT e.kind AS kind, e.ref_id AS refId, v.distance AS distance FROM ${table.name} v JOIN embeddings e ON e.id = v.rowid WHERE ${conditions.join(' AND ')}`)
-          .all(params) as VectorHit[],
-    );
   }
 
   /** The table for vectors of one kind, embedder and size, creating it (inside the caller's write). */

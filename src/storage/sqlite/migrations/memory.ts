@@ -154,6 +154,30 @@ END;
   }
 }
 
+// Searches run over an in-process copy of each vector table (src/memory/sqlite/vector-mirror.ts).
+// Every change to \`embeddings\` — by this process, another one, or a trigger deleting the vector of
+// a deleted item — is journaled here in commit order, so a copy catches up by reading the entries
+// after the last one it applied (one indexed range read; none when nothing changed). Writers trim
+// old entries; a copy that fell behind the trimmed part reloads.
+const vectorJournal = `
+CREATE TABLE vector_journal (
+  seq      INTEGER PRIMARY KEY AUTOINCREMENT,
+  added    INTEGER NOT NULL,
+  tenant   TEXT    NOT NULL,
+  kind     TEXT    NOT NULL,
+  ref_id   INTEGER NOT NULL,
+  embedder TEXT    NOT NULL,
+  dims     INTEGER NOT NULL,
+  row_id   INTEGER NOT NULL
+);
+CREATE TRIGGER embeddings_journal_insert AFTER INSERT ON embeddings BEGIN
+  INSERT INTO vector_journal (added, tenant, kind, ref_id, embedder, dims, row_id) VALUES (1, new.tenant, new.kind, new.ref_id, new.embedder, new.dims, new.id);
+END;
+CREATE TRIGGER embeddings_journal_delete AFTER DELETE ON embeddings BEGIN
+  INSERT INTO vector_journal (added, tenant, kind, ref_id, embedder, dims, row_id) VALUES (0, old.tenant, old.kind, old.ref_id, old.embedder, old.dims, old.id);
+END;
+`;
+
 /** The memory domain's migrations, in order. Never edit a released step: append one. */
 export const memoryMigrations: readonly Migration[] = [
   { version: 1, name: 'kv', up: kv },
@@ -161,4 +185,5 @@ export const memoryMigrations: readonly Migration[] = [
   { version: 3, name: 'embeddings', up: embeddings },
   { version: 4, name: 'vector_tables', up: vectorTables },
   { version: 5, name: 'message_context', up: messageContext },
+  { version: 6, name: 'vector_journal', up: vectorJournal },
 ];
