@@ -31,6 +31,8 @@ export interface Message {
   readonly createdAt: number;
 }
 
+export type MessageAuthor = Pick<Message, 'seq' | 'role' | 'name'>;
+
 export interface NewConversation {
   readonly tenant: string;
   readonly id: string;
@@ -109,6 +111,8 @@ export interface ConversationStore {
   history(query: HistoryQuery): Promise<HistoryPage>;
   /** Messages among these seqs, in no particular order (search hydration). */
   messagesBySeq(tenant: string, seqs: readonly number[]): Promise<Message[]>;
+  /** Who wrote the messages among these seqs (role and name only), in no particular order (the hybrid author vote). */
+  authorsBySeq(tenant: string, seqs: readonly number[]): Promise<MessageAuthor[]>;
   /** Full-text matches over message index texts, best first (ids are seqs). */
   searchText(query: MessageTextQuery): Promise<TextHit[]>;
   /** Messages with index text and seq > afterSeq, by seq (embedding backfill); text = messageEmbedText(index text, context). */

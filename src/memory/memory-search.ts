@@ -1,6 +1,6 @@
 import { NexusError } from '../errors/index.js';
 import type { Logger } from '../logging/index.js';
-import type { ConversationStore, Message } from './conversation-store.js';
+import type { ConversationStore, Message, MessageAuthor } from './conversation-store.js';
 import type { EmbeddingQueue } from './embedding-queue.js';
 import type { Embedder } from './embedders/types.js';
 import { kvIndexText } from './index-text.js';
@@ -80,6 +80,8 @@ const MAX_CANDIDATES = 1000;
  * top-ranked hit of either list keeps its lead over items both lists rank mediocrely.
  */
 const HYBRID_RRF_K = 30;
+/** Fewest records loaded at once when filters dropped some of the first k. */
+const MIN_HYDRATION_WINDOW = 10;
 /** Fusion weight of the "author named in the query" ranking (full text has 1). */
 const AUTHOR_WEIGHT = 0.5;
 
@@ -88,8 +90,14 @@ function queryStemSet(query: string): Set<string> {
   return new Set(tokenize(query).map(stem));
 }
 
+/** The record ids of one kind in a ranking ("kv:12" → 12). */
+function idsOf(ranked: readonly Ranked[], kind: VectorKind): number[] {
+  const prefix = `${kind}:`;
+  return ranked.filter((entry) => entry.id.startsWith(prefix)).map((entry) => Number(entry.id.slice(prefix.length)));
+}
+
 /** Whether the query names the message's author (its name, else its role), every word of it. */
-function authorIsNamed(message: Message, queryStems: ReadonlySet<string>): boolean {
+function authorIsNamed(message: MessageAuthor, queryStems: ReadonlySet<string>): boolean {
   const author = tokenize(message.name ?? message.role).map(stem);
   return author.length > 0 && author.every((word) => queryStems.has(word));
 }
@@ -169,22 +177,20 @@ export class MemorySearch {
     const candidates = Math.min(MAX_CANDIDATES, Math.max(MIN_CANDIDATES, request.k * 4));
     const text = request.mode === 'semantic' ? [] : await this.textRanking(tenant, request, kinds, candidates);
     const vector = request.mode === 'fulltext' ? [] : await this.vectorRanking(tenant, request, kinds, candidates, options.signal);
-    if (request.mode !== 'hybrid') {
-      const ranked = request.mode === 'fulltext' ? text : vector;
-      return { hits: this.assemble(request, ranked, await this.load(tenant, ranked)), status: this.status() };
-    }
+    if (request.mode !== 'hybrid') return { hits: await this.hydrate(tenant, request, request.mode === 'fulltext' ? text : vector), status: this.status() };
     const weights = [1, this.options.embedder?.fusionWeight ?? 1];
     const fused = fuse([text, vector], { k: HYBRID_RRF_K, weights });
-    const records = await this.load(tenant, fused);
     // A question that names someone ("what did Caroline research?") is usually answered by what
-    // that person said: messages whose author the query names form a third, weaker ranking.
+    // that person said: messages whose author the query names form a third, weaker ranking. Only
+    // the authors are read for it; whole records only for the hits returned.
     const named = queryStemSet(request.query);
+    const authors = new Map((await this.options.conversations.authorsBySeq(tenant, idsOf(fused, 'message'))).map((author) => [`message:${author.seq}`, author]));
     const authored = fused.filter((entry) => {
-      const message = records.messages.get(entry.id);
-      return message !== undefined && authorIsNamed(message, named);
+      const author = authors.get(entry.id);
+      return author !== undefined && authorIsNamed(author, named);
     });
     const ranked = authored.length === 0 ? fused : fuse([text, vector, authored], { k: HYBRID_RRF_K, weights: [...weights, AUTHOR_WEIGHT] });
-    return { hits: this.assemble(request, ranked, records), status: this.status() };
+    return { hits: await this.hydrate(tenant, request, ranked), status: this.status() };
   }
 
   /** BM25 hits of each kind, merged by score (both tables score with the same analysis). */
@@ -243,18 +249,31 @@ export class MemorySearch {
       .map((hit) => ({ id: `${hit.kind}:${hit.refId}`, score: 1 - hit.distance }));
   }
 
+  /**
+   * The first k hits of a ranking, loading records a window at a time (the top k first; more only
+   * when filters drop some or records vanished), so a search reads k records, not every candidate.
+   */
+  private async hydrate(tenant: string, request: SearchRequest, ranked: readonly Ranked[]): Promise<SearchHit[]> {
+    const hits: SearchHit[] = [];
+    for (let start = 0; start < ranked.length && hits.length < request.k; ) {
+      const window = ranked.slice(start, start + Math.max(request.k - hits.length, MIN_HYDRATION_WINDOW));
+      start += window.length;
+      hits.push(...this.assemble(request, window, await this.load(tenant, window), request.k - hits.length));
+    }
+    return hits;
+  }
+
   /** Loads the ranked records (kv items and messages), by ranked id. */
   private async load(tenant: string, ranked: readonly Ranked[]): Promise<Records> {
-    const ids = (kind: VectorKind): number[] => ranked.filter((entry) => entry.id.startsWith(`${kind}:`)).map((entry) => Number(entry.id.slice(kind.length + 1)));
-    const [items, messages] = await Promise.all([this.options.kv.getByIds(tenant, ids('kv'), this.options.clock()), this.options.conversations.messagesBySeq(tenant, ids('message'))]);
+    const [items, messages] = await Promise.all([this.options.kv.getByIds(tenant, idsOf(ranked, 'kv'), this.options.clock()), this.options.conversations.messagesBySeq(tenant, idsOf(ranked, 'message'))]);
     return { items: new Map(items.map((item) => [`kv:${item.id}`, item])), messages: new Map(messages.map((message) => [`message:${message.seq}`, message])) };
   }
 
-  /** Hits in ranked order, without what filters exclude (or what vanished), the first k. */
-  private assemble(request: SearchRequest, ranked: readonly Ranked[], records: Records): SearchHit[] {
+  /** Hits in ranked order, without what filters exclude (or what vanished), at most `limit`. */
+  private assemble(request: SearchRequest, ranked: readonly Ranked[], records: Records, limit: number): SearchHit[] {
     const hits: SearchHit[] = [];
     for (const entry of ranked) {
-      if (hits.length >= request.k) break;
+      if (hits.length >= limit) break;
       const item = records.items.get(entry.id);
       if (item !== undefined && this.itemMatches(item, request)) {
         hits.push({ kind: 'kv', item, score: entry.score, snippet: makeSnippet(kvIndexText(item.key, item.value) ?? '', request.query) });

@@ -119,6 +119,9 @@ export function conversationStoreContract(name: string, create: () => StoreFixtu
       expect(await store.searchText({ tenant: 'acme', query: 'puppy', limit: 10 })).toEqual([]);
       const hydrated = await store.messagesBySeq('default', [late.seq, early.seq]);
       expect(hydrated.map((item) => item.content).sort()).toEqual(['The puppy chewed my shoes', 'We adopted a puppy named Rex']);
+      const authors = await store.authorsBySeq('default', [late.seq, early.seq, 999_999]);
+      expect(authors.sort((left, right) => left.seq - right.seq)).toEqual(hydrated.map(({ seq, role, name }) => ({ seq, role, name })).sort((left, right) => left.seq - right.seq));
+      expect(await store.authorsBySeq('acme', [late.seq])).toEqual([]);
     });
 
     it('measures and deletes one tenant\'s conversations', async () => {

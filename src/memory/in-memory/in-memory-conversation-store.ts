@@ -8,6 +8,7 @@ import {
   type HistoryQuery,
   type JsonObject,
   type Message,
+  type MessageAuthor,
   type MessageTextQuery,
   type NewConversation,
   type NewMessage,
@@ -116,6 +117,10 @@ export class InMemoryConversationStore implements ConversationStore {
     return this.allMessages(tenant)
       .filter((message) => wanted.has(message.seq))
       .map(toMessage);
+  }
+
+  async authorsBySeq(tenant: string, seqs: readonly number[]): Promise<MessageAuthor[]> {
+    return (await this.messagesBySeq(tenant, seqs)).map(({ seq, role, name }) => ({ seq, role, name }));
   }
 
   async searchText(query: MessageTextQuery): Promise<TextHit[]> {

@@ -10,6 +10,7 @@ import {
   type HistoryQuery,
   type JsonObject,
   type Message,
+  type MessageAuthor,
   type MessageTextQuery,
   type NewConversation,
   type NewMessage,
@@ -148,6 +149,15 @@ export class SqliteConversationStore implements ConversationStore {
     return rows.map(toMessage);
   }
 
+  async authorsBySeq(tenant: string, seqs: readonly number[]): Promise<MessageAuthor[]> {
+    if (seqs.length === 0) return [];
+    return this.database.read(() =>
+      this.database
+        .statement('SELECT m.seq AS seq, m.role AS role, m.name AS name FROM json_each(@seqs) AS j CROSS JOIN messages AS m ON m.seq = j.value WHERE m.tenant = @tenant')
+        .all({ seqs: JSON.stringify(seqs), tenant }),
+    ) as MessageAuthor[];
+  }
+
   async searchText(query: MessageTextQuery): Promise<TextHit[]> {
     const match = ftsMatchExpression(query.query);
     if (match === '') return [];
@@ -170,7 +180,7 @@ export class SqliteConversationStore implements ConversationStore {
         this.database
           .statement(
             `SELECT m.seq AS id, -bm25(messages_fts, 1.0, ${MESSAGE_CONTEXT_WEIGHT}) AS score FROM messages_fts JOIN messages m ON m.seq = messages_fts.rowid
-             WHERE ${conditions.join(' AND ')} ORDER BY bm25(messages_fts, 1.0, ${MESSAGE_CONTEXT_WEIGHT}) LIMIT @limit`,
+             WHERE ${conditions.join(' AND ')} ORDER BY score DESC LIMIT @limit`,
           )
           .all(params) as TextHit[],
     );

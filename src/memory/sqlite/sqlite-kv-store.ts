@@ -128,7 +128,7 @@ export class SqliteKvStore implements KvStore {
     conditions.push(...tagConditions(query.tags, params, 'i.id'));
     const rows = this.database.read(() =>
       this.database
-        .statement(`SELECT i.id AS id, -bm25(kv_fts) AS score FROM kv_fts JOIN kv_items i ON i.id = kv_fts.rowid WHERE ${conditions.join(' AND ')} ORDER BY bm25(kv_fts) LIMIT @limit`)
+        .statement(`SELECT i.id AS id, -bm25(kv_fts) AS score FROM kv_fts JOIN kv_items i ON i.id = kv_fts.rowid WHERE ${conditions.join(' AND ')} ORDER BY score DESC LIMIT @limit`)
         .all(params),
     ) as TextHit[];
     return rows;
