@@ -1,5 +1,6 @@
 import type { Logger } from '../logging/index.js';
 import { systemClock, type Clock } from './clock.js';
+import { argumentDigest } from './digest.js';
 
 export type AuditEvent = 'tool_call' | 'auth';
 /** ok: done; error: the tool failed; denied: refused by auth, scope, limit or quota. */
@@ -64,6 +65,16 @@ export interface AuditLogOptions {
   retentionDays: number;
 }
 
+/** What `record` takes: the time defaults to now; `args` (digested later) may stand in for `argsDigest`. */
+export type AuditInput = Omit<AuditRecord, 'time' | 'argsDigest'> & { time?: number; argsDigest?: string | null; args?: unknown };
+
+type BufferedRecord = Omit<AuditRecord, 'argsDigest'> & { argsDigest?: string | null; args?: unknown };
+
+function withDigest(record: BufferedRecord): AuditRecord {
+  const { args, ...rest } = record;
+  return { ...rest, argsDigest: args === undefined ? (record.argsDigest ?? null) : argumentDigest(args) };
+}
+
 const SWEEP_EVERY_MS = 3_600_000;
 /** Records kept in memory while the store refuses writes; beyond this the oldest are dropped (and logged). */
 const MAX_BUFFERED = 200_000;
@@ -75,7 +86,7 @@ const MAX_BUFFERED = 200_000;
  * older than `retentionDays` are swept hourly (by a timer, and by flushes when an hour has passed).
  */
 export class AuditLog {
-  private buffer: AuditRecord[] = [];
+  private buffer: BufferedRecord[] = [];
   private timer: NodeJS.Timeout | undefined;
   private sweeper: NodeJS.Timeout | undefined;
   private chain: Promise<void> = Promise.resolve();
@@ -97,8 +108,14 @@ export class AuditLog {
     return this.buffer.length;
   }
 
-  record(record: Omit<AuditRecord, 'time'> & { time?: number }): void {
-    this.buffer.push({ ...record, time: record.time ?? this.clock.now() });
+  /**
+   * Buffers one record. A tool call passes its validated `args` instead of `argsDigest`: the
+   * digest is computed when the batch is written, off the call's path (the arguments are the
+   * executor's own validated copy, which nothing changes after the call).
+   */
+  record(record: AuditInput): void {
+    if (record.time === undefined) record.time = this.clock.now();
+    this.buffer.push(record as BufferedRecord);
     // Open the store with the first record, not at the final flush: by then the database may be closing.
     if (this.storeHandle === undefined) this.openStore();
     if (this.buffer.length >= this.options.batchSize) {
@@ -150,7 +167,7 @@ export class AuditLog {
     while (this.buffer.length > 0) {
       const batch = this.buffer.splice(0, this.options.batchSize);
       try {
-        await this.store.append(batch);
+        await this.store.append(batch.map(withDigest));
       } catch (error) {
         // Keep them for the next flush rather than lose the trail; bound the backlog.
         this.buffer.unshift(...batch);

@@ -1,7 +1,6 @@
 import { NexusError } from '../errors/index.js';
 import type { ExecutorHook, ToolCallInfo, ToolCallRecord } from '../tools/executor.js';
 import type { AuditLog } from './audit.js';
-import { argumentDigest } from './digest.js';
 import type { AccessPolicy } from './policy.js';
 import type { QuotaService } from './quotas.js';
 import type { ConcurrencyLimiter, RateLimiter } from './rate-limit.js';
@@ -34,7 +33,7 @@ export function accessHook(policy: AccessPolicy): ExecutorHook {
 export function limitsHook(options: { policy: AccessPolicy; limiter: RateLimiter; concurrency: ConcurrencyLimiter; quotas: QuotaService }): ExecutorHook {
   const { policy, limiter, concurrency, quotas } = options;
   return {
-    async before(call: ToolCallInfo) {
+    before(call: ToolCallInfo) {
       const tenant = call.principal.tenant;
       const max = policy.maxConcurrent(tenant);
       if (call.depth === 0 && max > 0 && !concurrency.tryAcquire(tenant, call.traceId, max)) {
@@ -42,18 +41,18 @@ export function limitsHook(options: { policy: AccessPolicy; limiter: RateLimiter
           details: { limit: 'concurrency', max },
         });
       }
-      if (policy.rateLimitEnabled) {
-        const buckets = policy.toolBuckets(tenant, call.tool);
-        if (buckets.length > 0) {
-          const decision = await limiter.take(buckets);
-          if (!decision.allowed) {
-            throw new NexusError('RATE_LIMITED', `Too many ${call.tool} calls; retry in ${Math.ceil(decision.retryAfterMs / 1000)} s`, {
-              details: { limit: 'tool', tool: call.tool, retryAfterMs: decision.retryAfterMs },
-            });
-          }
+      const buckets = policy.rateLimitEnabled ? policy.toolBuckets(tenant, call.tool) : [];
+      // Without buckets to take from, the call stays synchronous up to the quota check.
+      if (buckets.length === 0) return quotas.consumeCall(tenant);
+      return (async () => {
+        const decision = await limiter.take(buckets);
+        if (!decision.allowed) {
+          throw new NexusError('RATE_LIMITED', `Too many ${call.tool} calls; retry in ${Math.ceil(decision.retryAfterMs / 1000)} s`, {
+            details: { limit: 'tool', tool: call.tool, retryAfterMs: decision.retryAfterMs },
+          });
         }
-      }
-      await quotas.consumeCall(tenant);
+        await quotas.consumeCall(tenant);
+      })();
     },
     after(record: ToolCallRecord) {
       concurrency.release(record.principal.tenant, record.traceId);
@@ -61,7 +60,7 @@ export function limitsHook(options: { policy: AccessPolicy; limiter: RateLimiter
   };
 }
 
-/** One audit record per tool call (refused ones included), argument values digested, off the hot path. */
+/** One audit record per tool call (refused ones included); the audit log digests the arguments when it writes the batch. */
 export function auditHook(audit: AuditLog): ExecutorHook {
   return {
     after(record: ToolCallRecord) {
@@ -70,7 +69,7 @@ export function auditHook(audit: AuditLog): ExecutorHook {
         tenant: record.principal.tenant,
         principal: record.principal.id,
         tool: record.tool,
-        argsDigest: argumentDigest(record.args),
+        args: record.args ?? {},
         outcome: record.outcome === 'ok' ? 'ok' : REFUSALS.has(record.errorCode ?? '') ? 'denied' : 'error',
         errorCode: record.errorCode ?? null,
         durationMs: Math.round(record.durationMs * 1000) / 1000,

@@ -39,10 +39,16 @@ export class QuotaService {
     this.clock = options.clock ?? systemClock;
   }
 
-  /** Counts one call against the tenant's daily quota, or refuses it with QUOTA_EXCEEDED. */
-  async consumeCall(tenant: string): Promise<void> {
+  /**
+   * Counts one call against the tenant's daily quota, or refuses it with QUOTA_EXCEEDED. Returns
+   * no promise when the tenant has no call quota, so the common case stays synchronous.
+   */
+  consumeCall(tenant: string): Promise<void> | undefined {
     const limit = this.options.policy.quotas(tenant).calls_per_day;
-    if (limit === null) return;
+    return limit === null ? undefined : this.consumeLimitedCall(tenant, limit);
+  }
+
+  private async consumeLimitedCall(tenant: string, limit: number): Promise<void> {
     const day = Math.floor(this.clock.now() / DAY_MS) * DAY_MS;
     let pending = this.calls.get(tenant);
     if (pending === undefined || (await pending).day !== day) {

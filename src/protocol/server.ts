@@ -18,6 +18,10 @@ import {
   SetLevelRequestSchema,
   SubscribeRequestSchema,
   UnsubscribeRequestSchema,
+  type CreateMessageRequest,
+  type CreateMessageResult,
+  type ElicitRequest,
+  type ElicitResult,
   type LoggingLevel,
   type ServerNotification,
   type ServerRequest,
@@ -26,7 +30,7 @@ import { NexusError, toJsonRpcError } from '../errors/index.js';
 import type { Principal } from '../auth/principal.js';
 import type { Logger } from '../logging/index.js';
 import type { ToolExecutor } from '../tools/executor.js';
-import type { ToolRegistry } from '../tools/registry.js';
+import type { RegisteredTool, ToolRegistry } from '../tools/registry.js';
 import type { ClientLink, ProgressUpdate } from '../tools/types.js';
 import { paginate } from './pagination.js';
 import type { PromptRegistry } from './prompts.js';
@@ -120,6 +124,8 @@ export function createProtocolServer(services: ProtocolServices, options: Create
       throw toJsonRpcError(error);
     });
 
+  const minimumLevelOf = (): LoggingLevel => minimumLevel;
+
   server.setRequestHandler(SetLevelRequestSchema, async (request) => {
     minimumLevel = request.params.level;
     return {};
@@ -142,16 +148,18 @@ export function createProtocolServer(services: ProtocolServices, options: Create
     // A tool the caller's tenant has switched off is unknown to it; one outside the caller's own
     // scopes reaches the executor, which refuses it with FORBIDDEN and an audit record.
     const caller = principal(extra);
-    const entry = await handle(async () => {
-      const resolved = services.tools.resolve(request.params.name);
-      if (services.toolAccess && !services.toolAccess.tenantAllows(caller.tenant, resolved.tool.name)) {
+    let entry: RegisteredTool;
+    try {
+      entry = services.tools.resolve(request.params.name);
+      if (services.toolAccess && !services.toolAccess.tenantAllows(caller.tenant, entry.tool.name)) {
         throw new NexusError('TOOL_NOT_FOUND', `Unknown tool: ${request.params.name}`, { details: { tool: request.params.name } });
       }
-      return resolved;
-    });
+    } catch (error) {
+      throw toJsonRpcError(error);
+    }
     const tasks = services.tasks;
     if (request.params.task !== undefined && tasks) return handle(() => tasks.start({ entry, request, extra, principal: caller }));
-    const link = clientLink({ server, extra, minimumLevel: () => minimumLevel, sessionId: session.id });
+    const link = new SdkClientLink(server, extra, minimumLevelOf, session.id);
     return services.executor.call({ name: request.params.name, args: request.params.arguments ?? {}, principal: caller, link, signal: extra.signal });
   });
 
@@ -212,39 +220,58 @@ export function createProtocolServer(services: ProtocolServices, options: Create
   return { server, session };
 }
 
-function clientLink(options: { server: Server; extra: Extra; minimumLevel: () => LoggingLevel; sessionId: string }): ClientLink {
-  const { server, extra } = options;
-  const progressToken = extra._meta?.progressToken;
-  let lastProgress = Number.NEGATIVE_INFINITY;
-  const requireCapability = (name: 'sampling' | 'elicitation'): void => {
-    if (!server.getClientCapabilities()?.[name]) {
+/**
+ * A tool call's channel back to the client, over the SDK's request context. A class because one
+ * is made per call and most calls never use it: prototype methods instead of a fresh set of
+ * closures each time.
+ */
+class SdkClientLink implements ClientLink {
+  private lastProgress = Number.NEGATIVE_INFINITY;
+
+  constructor(
+    private readonly server: Server,
+    private readonly extra: Extra,
+    private readonly minimumLevel: () => LoggingLevel,
+    readonly sessionId: string,
+  ) {}
+
+  get wantsProgress(): boolean {
+    return this.extra._meta?.progressToken !== undefined;
+  }
+
+  get closeStream(): (() => void) | undefined {
+    return this.extra.closeSSEStream;
+  }
+
+  async progress(update: ProgressUpdate): Promise<void> {
+    const progressToken = this.extra._meta?.progressToken;
+    // The spec requires progress to increase; drop updates that would break that.
+    if (progressToken === undefined || update.progress <= this.lastProgress || this.extra.signal.aborted) return;
+    this.lastProgress = update.progress;
+    await this.extra.sendNotification({
+      method: 'notifications/progress',
+      params: { progressToken, progress: update.progress, ...(update.total === undefined ? {} : { total: update.total }), ...(update.message === undefined ? {} : { message: update.message }) },
+    });
+  }
+
+  async log(level: LoggingLevel, data: unknown, logger?: string): Promise<void> {
+    if (LEVEL_ORDER.indexOf(level) < LEVEL_ORDER.indexOf(this.minimumLevel()) || this.extra.signal.aborted) return;
+    await this.extra.sendNotification({ method: 'notifications/message', params: { level, data, ...(logger === undefined ? {} : { logger }) } });
+  }
+
+  async elicit(params: ElicitRequest['params'], callOptions?: { signal?: AbortSignal }): Promise<ElicitResult> {
+    this.requireCapability('elicitation');
+    return this.extra.sendRequest({ method: 'elicitation/create', params }, ElicitResultSchema, { signal: callOptions?.signal ?? this.extra.signal });
+  }
+
+  async sample(params: CreateMessageRequest['params'], callOptions?: { signal?: AbortSignal }): Promise<CreateMessageResult> {
+    this.requireCapability('sampling');
+    return this.extra.sendRequest({ method: 'sampling/createMessage', params }, CreateMessageResultSchema, { signal: callOptions?.signal ?? this.extra.signal });
+  }
+
+  private requireCapability(name: 'sampling' | 'elicitation'): void {
+    if (!this.server.getClientCapabilities()?.[name]) {
       throw new NexusError('CAPABILITY_UNSUPPORTED', `The connected client does not support ${name}`, { details: { capability: name } });
     }
-  };
-  return {
-    wantsProgress: progressToken !== undefined,
-    sessionId: options.sessionId,
-    async progress(update: ProgressUpdate) {
-      // The spec requires progress to increase; drop updates that would break that.
-      if (progressToken === undefined || update.progress <= lastProgress || extra.signal.aborted) return;
-      lastProgress = update.progress;
-      await extra.sendNotification({
-        method: 'notifications/progress',
-        params: { progressToken, progress: update.progress, ...(update.total === undefined ? {} : { total: update.total }), ...(update.message === undefined ? {} : { message: update.message }) },
-      });
-    },
-    async log(level, data, logger) {
-      if (LEVEL_ORDER.indexOf(level) < LEVEL_ORDER.indexOf(options.minimumLevel()) || extra.signal.aborted) return;
-      await extra.sendNotification({ method: 'notifications/message', params: { level, data, ...(logger === undefined ? {} : { logger }) } });
-    },
-    async elicit(params, callOptions) {
-      requireCapability('elicitation');
-      return extra.sendRequest({ method: 'elicitation/create', params }, ElicitResultSchema, { signal: callOptions?.signal ?? extra.signal });
-    },
-    async sample(params, callOptions) {
-      requireCapability('sampling');
-      return extra.sendRequest({ method: 'sampling/createMessage', params }, CreateMessageResultSchema, { signal: callOptions?.signal ?? extra.signal });
-    },
-    closeStream: extra.closeSSEStream,
-  };
+  }
 }

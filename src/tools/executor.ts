@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import type { CallToolResult, ContentBlock, LoggingLevel } from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult, ContentBlock } from '@modelcontextprotocol/sdk/types.js';
 import { NexusError, toToolErrorResult } from '../errors/index.js';
 import { redactSecrets, type Logger } from '../logging/index.js';
 import type { Principal } from '../auth/principal.js';
 import { CallAbort } from './call-abort.js';
+import { CallContext, type CallContextOwner } from './call-context.js';
 import { ToolMetrics } from './metrics.js';
 import type { RegisteredTool, ToolRegistry } from './registry.js';
-import type { ClientLink, ToolContext, ToolOutput } from './types.js';
+import type { ClientLink, ToolOutput } from './types.js';
 
 /** Key under which results carry the call's trace id in `_meta`. */
 export const TRACE_META_KEY = 'dev.nexus/traceId';
@@ -63,10 +64,10 @@ export interface ToolExecutorOptions {
  * metrics and traces, and maps failures to tool results with structured errors. Nothing calls
  * a tool's `execute` except this class.
  */
-export class ToolExecutor {
+export class ToolExecutor implements CallContextOwner {
   readonly metrics = new ToolMetrics();
   private readonly hooks: ExecutorHook[] = [];
-  private readonly inFlight = new Map<string, { abort: CallAbort; done: Promise<unknown> }>();
+  private readonly inFlight = new Map<string, InFlightCall>();
   private accepting = true;
 
   constructor(private readonly options: ToolExecutorOptions) {}
@@ -84,32 +85,27 @@ export class ToolExecutor {
     const traceId = request.traceId ?? randomUUID();
     const depth = request.depth ?? 0;
     const started = performance.now();
-    const abort = new CallAbort();
-    let toolName = request.name;
-    let validatedArgs: unknown = request.args;
-    const done = this.run(request, { traceId, depth, abort }, (name, args) => {
-      toolName = name;
-      validatedArgs = args;
-    });
-    // Shutdown waits for the whole call (hooks and result included), not just the tool's run.
-    let markFinished!: () => void;
-    this.inFlight.set(traceId, { abort, done: new Promise<void>((resolve) => (markFinished = resolve)) });
+    const flight = new InFlightCall(request.name, request.args);
+    this.inFlight.set(traceId, flight);
     try {
-      const result = await done;
-      await this.finish({ tool: toolName, args: validatedArgs, principal: request.principal, traceId, depth, durationMs: performance.now() - started, outcome: 'ok' });
+      const result = await this.run(request, traceId, depth, flight);
+      const finishing = this.finish({ tool: flight.tool, args: flight.args, principal: request.principal, traceId, depth, durationMs: performance.now() - started, outcome: 'ok' });
+      if (finishing !== undefined) await finishing;
       return withTrace(result, traceId);
     } catch (error) {
       const nexusError = NexusError.from(error, 'TOOL_EXECUTION_FAILED');
       const durationMs = performance.now() - started;
       if (nexusError.code === 'INTERNAL_ERROR' || nexusError.code === 'OUTPUT_INVALID') {
-        this.options.logger.error({ err: error, tool: toolName, traceId }, 'tool failed unexpectedly');
+        this.options.logger.error({ err: error, tool: flight.tool, traceId }, 'tool failed unexpectedly');
       }
-      await this.finish({ tool: toolName, args: validatedArgs, principal: request.principal, traceId, depth, durationMs, outcome: 'error', errorCode: nexusError.code });
+      const finishing = this.finish({ tool: flight.tool, args: flight.args, principal: request.principal, traceId, depth, durationMs, outcome: 'error', errorCode: nexusError.code });
+      if (finishing !== undefined) await finishing;
       const withTraceDetails = new NexusError(nexusError.code, nexusError.message, { details: { ...nexusError.details, traceId }, cause: nexusError.cause });
       return withTrace(toToolErrorResult(withTraceDetails), traceId);
     } finally {
+      // Shutdown waits for the whole call (hooks and result included), not just the tool's run.
       this.inFlight.delete(traceId);
-      markFinished();
+      flight.markFinished();
     }
   }
 
@@ -125,24 +121,20 @@ export class ToolExecutor {
     const graceOver = new Promise<void>((resolve) => {
       timer = setTimeout(resolve, graceMs);
     });
-    await Promise.race([Promise.allSettled(pending.map((entry) => entry.done)), graceOver]);
+    await Promise.race([Promise.all(pending.map((flight) => flight.finished())), graceOver]);
     clearTimeout(timer);
-    for (const entry of this.inFlight.values()) entry.abort.abort(new NexusError('SHUTTING_DOWN', 'Nexus is shutting down'));
-    await Promise.allSettled([...this.inFlight.values()].map((entry) => entry.done));
+    for (const flight of this.inFlight.values()) flight.abort.abort(new NexusError('SHUTTING_DOWN', 'Nexus is shutting down'));
+    await Promise.all([...this.inFlight.values()].map((flight) => flight.finished()));
     // The protocol layer hands each result to its transport a few promise steps after the call
     // returns; let that happen before the caller closes transports, or the results are lost.
     await new Promise<void>((resolve) => setImmediate(resolve));
   }
 
-  private async run(
-    request: ToolCallRequest,
-    call: { traceId: string; depth: number; abort: CallAbort },
-    onResolved: (name: string, args: unknown) => void,
-  ): Promise<CallToolResult> {
+  private async run(request: ToolCallRequest, traceId: string, depth: number, flight: InFlightCall): Promise<CallToolResult> {
     if (!this.accepting) throw new NexusError('SHUTTING_DOWN', 'Nexus is shutting down and accepts no new calls');
     const maxDepth = this.options.maxDepth ?? 8;
-    if (call.depth > maxDepth) {
-      throw new NexusError('INVALID_ARGUMENTS', `Calls nest deeper than ${maxDepth} levels`, { details: { depth: call.depth } });
+    if (depth > maxDepth) {
+      throw new NexusError('INVALID_ARGUMENTS', `Calls nest deeper than ${maxDepth} levels`, { details: { depth } });
     }
     const entry = this.options.registry.resolve(request.name);
     const tool = entry.tool;
@@ -151,16 +143,21 @@ export class ToolExecutor {
       const summary = validation.problems.map((p) => `${p.field}: ${p.message}`).join('; ');
       throw new NexusError('INVALID_ARGUMENTS', `Invalid arguments for ${tool.name}: ${summary}`, { details: { tool: tool.name, problems: validation.problems } });
     }
-    onResolved(tool.name, validation.value);
-    const info: ToolCallInfo = { tool: tool.name, args: validation.value, principal: request.principal, traceId: call.traceId, depth: call.depth };
-    for (const hook of this.hooks) await hook.before?.(info);
+    flight.tool = tool.name;
+    flight.args = validation.value;
+    const info: ToolCallInfo = { tool: tool.name, args: validation.value, principal: request.principal, traceId, depth };
+    for (const hook of this.hooks) {
+      // Most hooks decide synchronously; awaiting only real promises keeps a call's path short.
+      const pending = hook.before?.(info);
+      if (pending !== undefined) await pending;
+    }
 
     const timeoutSecs = tool.timeoutSecs ?? this.options.defaultTimeoutSecs;
     // The call is stopped with whichever reason comes first: timeout, the caller's cancellation,
     // shutdown. A timer and a listener, both released when the call ends, cost far less than
     // AbortSignal.timeout + AbortSignal.any per call (weak refs, a 30 s timer left pending per
     // call, GC), which dominated the executor's CPU profile.
-    const { abort } = call;
+    const { abort } = flight;
     const timer = setTimeout(() => {
       abort.abort(new NexusError('TOOL_TIMEOUT', `${tool.name} did not finish within ${timeoutSecs} s`, { details: { tool: tool.name, timeoutSecs } }));
     }, timeoutSecs * 1000);
@@ -169,13 +166,8 @@ export class ToolExecutor {
     if (request.signal?.aborted) onCallerAbort();
     else request.signal?.addEventListener('abort', onCallerAbort, { once: true });
     try {
-      // The call's child logger is made when first used: most calls never log, and a pino child
-      // (bindings serialized, redaction set up) was a visible share of a short call's CPU.
-      let callLogger: Logger | undefined;
-      const logger = (): Logger => (callLogger ??= this.options.logger.child({ tool: tool.name, traceId: call.traceId }));
-      if (this.options.debug) logger().debug({ args: redactSecrets(validation.value), principal: request.principal.id, depth: call.depth }, 'tool call start');
-
-      const context = this.createContext({ request, abort, logger, traceId: call.traceId, depth: call.depth });
+      const context = new CallContext(this, abort, this.options.logger, tool.name, traceId, request.principal, depth, request.link, request.name);
+      if (this.options.debug) context.logger.debug({ args: redactSecrets(validation.value), principal: request.principal.id, depth }, 'tool call start');
       let output: ToolOutput;
       try {
         // A tool that ignores its signal still cannot hold the caller past the deadline.
@@ -207,56 +199,56 @@ export class ToolExecutor {
     };
   }
 
-  private createContext(options: { request: ToolCallRequest; abort: CallAbort; logger: () => Logger; traceId: string; depth: number }): ToolContext {
-    const { request, abort, logger, traceId, depth } = options;
-    const link = request.link;
-    return {
-      get signal() {
-        return abort.signal;
-      },
-      traceId,
-      principal: request.principal,
-      get logger() {
-        return logger();
-      },
-      depth,
-      client: link,
-      progress: (update) => link.progress(update),
-      log: (level: LoggingLevel, data: unknown) => link.log(level, data, request.name),
-      elicit: (params) => link.elicit(params, { signal: abort.signal }),
-      sample: (params) => link.sample(params, { signal: abort.signal }),
-      callTool: (name, args, nested) =>
-        this.call({
-          name,
-          args,
-          principal: request.principal,
-          link: nested?.link ?? link,
-          signal: nested?.signal ? AbortSignal.any([abort.signal, nested.signal]) : abort.signal,
-          depth: depth + 1,
-          traceId: `${traceId}.${randomUUID().slice(0, 8)}`,
-        }),
-    };
-  }
-
-  private async finish(record: ToolCallRecord): Promise<void> {
+  /** Metrics, the debug trace and the after hooks; a promise only when a hook returned one. */
+  private finish(record: ToolCallRecord): Promise<void> | undefined {
     this.metrics.record(record.tool, { durationMs: record.durationMs, errorCode: record.errorCode });
     if (this.options.debug) {
       // One trace per call, refused and failed ones included: tool, redacted args, duration, outcome.
       const { tool, traceId, durationMs, outcome, errorCode, depth } = record;
       this.options.logger.debug({ tool, traceId, args: redactSecrets(record.args), durationMs: Math.round(durationMs * 100) / 100, outcome, ...(errorCode === undefined ? {} : { errorCode }), depth }, 'tool call end');
     }
+    let pending: Array<Promise<void>> | undefined;
+    const failed = (error: unknown): void => this.options.logger.error({ err: error, traceId: record.traceId }, 'executor hook failed');
     for (const hook of this.hooks) {
       try {
-        await hook.after?.(record);
+        const result = hook.after?.(record);
+        if (result !== undefined) (pending ??= []).push(result.catch(failed));
       } catch (error) {
-        this.options.logger.error({ err: error, traceId: record.traceId }, 'executor hook failed');
+        failed(error);
       }
     }
+    return pending === undefined ? undefined : Promise.all(pending).then(() => undefined);
   }
 }
 
+/** Adds the trace id to a result this executor just built (so it may be changed in place). */
 function withTrace(result: CallToolResult, traceId: string): CallToolResult {
-  return { ...result, _meta: { ...(result._meta ?? {}), [TRACE_META_KEY]: traceId } };
+  result._meta = { ...result._meta, [TRACE_META_KEY]: traceId };
+  return result;
+}
+
+/** One call in flight: how to stop it, what it resolved to, and a way to wait for its end. */
+class InFlightCall {
+  readonly abort = new CallAbort();
+  private waiters: Array<() => void> | undefined;
+  private done = false;
+
+  constructor(
+    /** The canonical tool name and validated arguments once known; as requested until then. */
+    public tool: string,
+    public args: unknown,
+  ) {}
+
+  /** Resolves when the call has fully ended (made only when shutdown asks: most calls never wait). */
+  finished(): Promise<void> {
+    if (this.done) return Promise.resolve();
+    return new Promise((resolve) => (this.waiters ??= []).push(resolve));
+  }
+
+  markFinished(): void {
+    this.done = true;
+    for (const resolve of this.waiters ?? []) resolve();
+  }
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
