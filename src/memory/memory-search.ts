@@ -1,6 +1,6 @@
 import { NexusError } from '../errors/index.js';
 import type { Logger } from '../logging/index.js';
-import type { ConversationStore, Message, MessageAuthor } from './conversation-store.js';
+import type { ConversationStore, Message } from './conversation-store.js';
 import type { EmbeddingQueue } from './embedding-queue.js';
 import type { Embedder } from './embedders/types.js';
 import { kvIndexText } from './index-text.js';
@@ -96,9 +96,9 @@ function idsOf(ranked: readonly Ranked[], kind: VectorKind): number[] {
   return ranked.filter((entry) => entry.id.startsWith(prefix)).map((entry) => Number(entry.id.slice(prefix.length)));
 }
 
-/** Whether the query names the message's author (its name, else its role), every word of it. */
-function authorIsNamed(message: MessageAuthor, queryStems: ReadonlySet<string>): boolean {
-  const author = tokenize(message.name ?? message.role).map(stem);
+/** Whether the query names a message's author (its name, else its role), every word of it. */
+function authorIsNamed(who: string, queryStems: ReadonlySet<string>): boolean {
+  const author = tokenize(who).map(stem);
   return author.length > 0 && author.every((word) => queryStems.has(word));
 }
 
@@ -185,9 +185,15 @@ export class MemorySearch {
     // the authors are read for it; whole records only for the hits returned.
     const named = queryStemSet(request.query);
     const authors = new Map((await this.options.conversations.authorsBySeq(tenant, idsOf(fused, 'message'))).map((author) => [`message:${author.seq}`, author]));
+    // Few distinct authors write many messages: decide once per author.
+    const verdicts = new Map<string, boolean>();
     const authored = fused.filter((entry) => {
       const author = authors.get(entry.id);
-      return author !== undefined && authorIsNamed(author, named);
+      if (author === undefined) return false;
+      const who = author.name ?? author.role;
+      let verdict = verdicts.get(who);
+      if (verdict === undefined) verdicts.set(who, (verdict = authorIsNamed(who, named)));
+      return verdict;
     });
     const ranked = authored.length === 0 ? fused : fuse([text, vector, authored], { k: HYBRID_RRF_K, weights: [...weights, AUTHOR_WEIGHT] });
     return { hits: await this.hydrate(tenant, request, ranked), status: this.status() };
