@@ -168,7 +168,7 @@ export const MEANINGS = {
   'http.json_response': 'Answer with plain JSON instead of an SSE stream when a request needs no streaming (`false`: always an SSE stream).',
   'http.session_idle_secs': 'Idle MCP sessions are closed after this many seconds.',
   'http.sse_retry_ms': 'SSE `retry` hint (ms) sent to clients for reconnection.',
-  'http.event_history': 'Events kept per stream for `Last-Event-ID` resumption.',
+  'http.event_history': 'Events kept per session, across all its SSE streams (oldest dropped first), for `Last-Event-ID` resumption.',
 
   storage: 'SQLite tuning. The file is `database_path` (default `<data_dir>/nexus.db`), in WAL mode.',
   'storage.busy_timeout_ms': 'How long one attempt waits for another process\'s write lock.',

@@ -198,7 +198,7 @@ const httpServerSchema = z
     session_idle_secs: z.number().int().positive().default(3600),
     /** SSE retry hint (ms) sent with the priming event, used for polling/resumption. */
     sse_retry_ms: z.number().int().positive().default(1000),
-    /** Events kept per stream for Last-Event-ID resumption. */
+    /** Events kept per session (all its streams, oldest dropped first) for Last-Event-ID resumption. */
     event_history: z.number().int().positive().default(1000),
   })
   .prefault({});
