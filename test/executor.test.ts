@@ -85,6 +85,23 @@ describe('progress', () => {
     expect(seen.at(-1)).toMatchObject({ message: 'done' });
   });
 
+  it('works when the tool destructures its context (progress, log, signal, logger, callTool)', async () => {
+    const { client, runtime } = await harness();
+    runtime.tools.register(
+      testTool('test.destructured', async ({ progress, log, signal, logger, callTool, traceId, depth }) => {
+        await progress({ progress: 1, total: 1 });
+        await log('info', 'from a destructured log');
+        logger.info({ step: 1 }, 'destructured logger');
+        const nested = await callTool('echo', { text: 'nested' });
+        return { data: { aborted: signal.aborted, nested: nested.structuredContent, traced: traceId.length > 0, depth } };
+      }),
+    );
+    const seen: Progress[] = [];
+    const result = await client.callTool({ name: 'test.destructured', arguments: {} }, undefined, { onprogress: (progress) => seen.push(progress) });
+    expect(result.structuredContent).toEqual({ aborted: false, nested: { text: 'nested' }, traced: true, depth: 0 });
+    expect(seen.map((progress) => progress.progress)).toEqual([1]);
+  });
+
   it('without a progress token the tool knows nobody listens', async () => {
     const { client, runtime } = await harness();
     runtime.tools.register(testTool('test.progress', async (context) => ({ data: { wantsProgress: context.client.wantsProgress } })));

@@ -51,7 +51,11 @@ export interface NestedCallOptions {
   link?: ClientLink | undefined;
 }
 
-/** What a tool sees while it runs. */
+/**
+ * What a tool sees while it runs. Its members may be destructured (`execute(input, { signal,
+ * progress })`); the object itself is a class instance whose helpers live on its prototype, so
+ * pass it on whole rather than copying it with `{ ...context }`.
+ */
 export interface ToolContext {
   /** Aborted on cancellation, timeout or shutdown: pass it to everything that waits. */
   readonly signal: AbortSignal;
