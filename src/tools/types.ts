@@ -64,21 +64,22 @@ export interface ToolContext {
   readonly logger: Logger;
   /** Nesting depth: 0 for a direct call, +1 for each workflow level. */
   readonly depth: number;
-  progress(update: ProgressUpdate): Promise<void>;
-  log(level: LoggingLevel, data: unknown): Promise<void>;
-  elicit(params: ElicitRequest['params']): Promise<ElicitResult>;
-  sample(params: CreateMessageRequest['params']): Promise<CreateMessageResult>;
+  // Function-valued properties rather than methods: they are bound, so destructuring them is safe.
+  readonly progress: (update: ProgressUpdate) => Promise<void>;
+  readonly log: (level: LoggingLevel, data: unknown) => Promise<void>;
+  readonly elicit: (params: ElicitRequest['params']) => Promise<ElicitResult>;
+  readonly sample: (params: CreateMessageRequest['params']) => Promise<CreateMessageResult>;
   /**
    * Calls another tool through the same executor, as the same principal, one level deeper.
    * `options.signal` aborts just this nested call (a workflow step's own timeout); `options.link`
    * replaces the client channel for it (a workflow keeps the client's progress sequence its own).
    */
-  callTool(name: string, args: Record<string, unknown>, options?: NestedCallOptions): Promise<CallToolResult>;
+  readonly callTool: (name: string, args: Record<string, unknown>, options?: NestedCallOptions) => Promise<CallToolResult>;
   readonly client: ClientLink;
 }
 
 /**
- * What `execute` returns. `data` becomes `structuredContent` (and the text content, pretty JSON,
+ * What `execute` returns. `data` becomes `structuredContent` (and the text content, compact JSON,
  * unless `text` is given); `content` replaces the generated content entirely.
  */
 export interface ToolOutput {
