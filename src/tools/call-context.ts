@@ -3,19 +3,12 @@ import type { CallToolResult, CreateMessageRequest, CreateMessageResult, ElicitR
 import type { Principal } from '../auth/principal.js';
 import type { Logger } from '../logging/index.js';
 import type { CallAbort } from './call-abort.js';
+import type { ToolCallRequest } from './executor.js';
 import type { ClientLink, NestedCallOptions, ProgressUpdate, ToolContext } from './types.js';
 
 /** What a CallContext needs from the executor that made it. */
 export interface CallContextOwner {
-  call(request: {
-    name: string;
-    args: unknown;
-    principal: Principal;
-    link: ClientLink;
-    signal?: AbortSignal | undefined;
-    depth?: number;
-    traceId?: string;
-  }): Promise<CallToolResult>;
+  call(request: ToolCallRequest): Promise<CallToolResult>;
 }
 
 /**
@@ -29,16 +22,23 @@ export class CallContext implements ToolContext {
 
   constructor(
     private readonly owner: CallContextOwner,
+    /** The call as requested: its name (what MCP log notifications name), principal and client link. */
+    private readonly request: ToolCallRequest,
     private readonly abort: CallAbort,
     private readonly parentLogger: Logger,
+    /** The canonical name of the tool being run. */
     private readonly toolName: string,
     readonly traceId: string,
-    readonly principal: Principal,
     readonly depth: number,
-    readonly client: ClientLink,
-    /** The name the caller used, which is what MCP log notifications name as their logger. */
-    private readonly calledAs: string,
   ) {}
+
+  get principal(): Principal {
+    return this.request.principal;
+  }
+
+  get client(): ClientLink {
+    return this.request.link;
+  }
 
   get signal(): AbortSignal {
     return this.abort.signal;
@@ -54,7 +54,7 @@ export class CallContext implements ToolContext {
   }
 
   get log(): (level: LoggingLevel, data: unknown) => Promise<void> {
-    return (level, data) => this.client.log(level, data, this.calledAs);
+    return (level, data) => this.client.log(level, data, this.request.name);
   }
 
   get elicit(): (params: ElicitRequest['params']) => Promise<ElicitResult> {

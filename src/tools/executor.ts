@@ -166,7 +166,7 @@ export class ToolExecutor implements CallContextOwner {
     if (request.signal?.aborted) onCallerAbort();
     else request.signal?.addEventListener('abort', onCallerAbort, { once: true });
     try {
-      const context = new CallContext(this, abort, this.options.logger, tool.name, traceId, request.principal, depth, request.link, request.name);
+      const context = new CallContext(this, request, abort, this.options.logger, tool.name, traceId, depth);
       if (this.options.debug) context.logger.debug({ args: redactSecrets(validation.value), principal: request.principal.id, depth }, 'tool call start');
       let output: ToolOutput;
       try {
@@ -210,16 +210,19 @@ export class ToolExecutor implements CallContextOwner {
       this.options.logger.debug({ tool, traceId, args: redactSecrets(record.args), durationMs: Math.round(durationMs * 100) / 100, outcome, ...(errorCode === undefined ? {} : { errorCode }), depth }, 'tool call end');
     }
     let pending: Array<Promise<void>> | undefined;
-    const failed = (error: unknown): void => this.options.logger.error({ err: error, traceId: record.traceId }, 'executor hook failed');
     for (const hook of this.hooks) {
       try {
         const result = hook.after?.(record);
-        if (result !== undefined) (pending ??= []).push(result.catch(failed));
+        if (result !== undefined) (pending ??= []).push(result.catch((error: unknown) => this.hookFailed(error, record.traceId)));
       } catch (error) {
-        failed(error);
+        this.hookFailed(error, record.traceId);
       }
     }
     return pending === undefined ? undefined : Promise.all(pending).then(() => undefined);
+  }
+
+  private hookFailed(error: unknown, traceId: string): void {
+    this.options.logger.error({ err: error, traceId }, 'executor hook failed');
   }
 }
 

@@ -1,12 +1,8 @@
+import type { VectorQuery } from '../vector-index.js';
 import { createKernelMemory, dotKernel, strideFor, WASM_PAGE_BYTES, type DotKernel, type WasmMemory } from './dot-kernel.js';
 
-export interface FlatVectorFilter {
-  /** Only vectors stored with this scope. */
-  readonly scope?: string | undefined;
-  /** Inclusive timestamp range. */
-  readonly from?: number | undefined;
-  readonly to?: number | undefined;
-}
+/** Only vectors stored with this scope, within the inclusive timestamp range: the query's own filters. */
+export type FlatVectorFilter = Pick<VectorQuery, 'scope' | 'from' | 'to'>;
 
 export interface FlatVectorHit {
   readonly id: number;
