@@ -2,7 +2,6 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSilentLogger } from '../../src/logging/index.js';
 import { createSqliteMemory } from '../../src/memory/sqlite/index.js';
-import { SqliteKvStore } from '../../src/memory/sqlite/sqlite-kv-store.js';
 import { openDatabase } from '../../src/storage/sqlite/database.js';
 import { memoryMigrations } from '../../src/storage/sqlite/migrations/memory.js';
 import { indexTerms } from '../../src/memory/index-terms.js';
@@ -43,15 +42,13 @@ describe('memory schema migrations', () => {
     const old = openDatabase({ path: file });
     old.migrate('memory', memoryMigrations.slice(0, 1));
     const now = Date.UTC(2024, 0, 1);
-    await new SqliteKvStore(old).put({
-      tenant: 'default',
-      namespace: 'default',
-      key: 'legacy',
-      valueJson: JSON.stringify({ note: 'written before conversations existed' }),
-      tags: ['old'],
-      expiresAt: null,
-      indexText: 'legacy\nwritten before conversations existed',
-      now,
+    // Written as the first version wrote items (today's store also keeps journals that did not exist then).
+    await old.write((db) => {
+      const { id } = db
+        .prepare("INSERT INTO kv_items (key, value, tags, index_text, created_at, updated_at) VALUES ('legacy', ?, '[\"old\"]', ?, ?, ?) RETURNING id")
+        .get(JSON.stringify({ note: 'written before conversations existed' }), 'legacy\nwritten before conversations existed', now, now) as { id: number };
+      db.prepare("INSERT INTO kv_tags (tag, item_id) VALUES ('old', ?)").run(id);
+      db.prepare('INSERT INTO kv_fts (rowid, terms) VALUES (?, ?)').run(id, indexTerms('legacy\nwritten before conversations existed'));
     });
     expect(old.read((db) => db.prepare("SELECT name FROM sqlite_master WHERE name IN ('messages', 'embeddings')").all())).toEqual([]);
     old.close();
@@ -64,6 +61,7 @@ describe('memory schema migrations', () => {
       { version: 4, name: 'vector_tables' },
       { version: 5, name: 'message_context' },
       { version: 6, name: 'vector_journal' },
+      { version: 7, name: 'text_journal' },
     ]);
     expect(await memory.recall('default', 'default', 'legacy')).toMatchObject({ value: { note: 'written before conversations existed' }, tags: ['old'], createdAt: now });
     const fulltext = await memory.find('default', { query: 'conversations', mode: 'fulltext', scope: 'kv', k: 5 });

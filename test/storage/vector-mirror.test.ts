@@ -1,12 +1,9 @@
-import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SqliteKvStore } from '../../src/memory/sqlite/sqlite-kv-store.js';
 import { SqliteVectorIndex } from '../../src/memory/sqlite/sqlite-vector-index.js';
-import { JOURNAL_KEEP } from '../../src/memory/sqlite/vector-mirror.js';
+import { JOURNAL_KEEP } from '../../src/memory/sqlite/change-journal.js';
 import type { VectorRecord } from '../../src/memory/vector-index.js';
-import { openDatabase, type SqliteDatabase } from '../../src/storage/sqlite/database.js';
-import { memoryMigrations } from '../../src/storage/sqlite/migrations/memory.js';
-import { tempDir } from '../support/runtime.js';
+import { twoMemoryConnections } from '../support/memory-database.js';
 
 function record(refId: number, vector: number[]): VectorRecord {
   return { kind: 'kv', refId, tenant: 'default', scope: 'default', timestamp: 1000, embedder: 'e1', textHash: `h${refId}`, vector: Float32Array.from(vector) };
@@ -22,15 +19,7 @@ describe('vector search copies stay current', () => {
     for (const cleanup of cleanups.splice(0).reverse()) cleanup();
   });
 
-  function twoConnections(): [SqliteDatabase, SqliteDatabase] {
-    const folder = tempDir('nexus-mirror-');
-    const file = path.join(folder.dir, 'nexus.db');
-    const first = openDatabase({ path: file });
-    first.migrate('memory', memoryMigrations);
-    const second = openDatabase({ path: file });
-    cleanups.push(() => folder.remove(), () => first.close(), () => second.close());
-    return [first, second];
-  }
+  const twoConnections = () => twoMemoryConnections(cleanups);
 
   it('sees vectors another connection adds, replaces and deletes, and deletions by triggers', async () => {
     const [first, second] = twoConnections();

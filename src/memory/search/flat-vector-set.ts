@@ -1,5 +1,6 @@
 import type { VectorQuery } from '../vector-index.js';
 import { createKernelMemory, dotKernel, strideFor, WASM_PAGE_BYTES, type DotKernel, type WasmMemory } from './dot-kernel.js';
+import { topK } from './top-k.js';
 
 /** Only vectors stored with this scope, within the inclusive timestamp range: the query's own filters. */
 export type FlatVectorFilter = Pick<VectorQuery, 'scope' | 'from' | 'to'>;
@@ -109,7 +110,8 @@ export class FlatVectorSet {
     const scoresOffset = this.scoresOffset();
     this.kernel(0, this.vectorOffset(0), this.size, this.stride, scoresOffset);
     const scores = new Float32Array(this.memory.buffer, scoresOffset, this.size);
-    const best = scope === undefined && filter.from === undefined && filter.to === undefined ? topK(scores, k, () => true) : topK(scores, k, (slot) => this.passes(slot, scope, filter));
+    const accept = scope === undefined && filter.from === undefined && filter.to === undefined ? () => true : (slot: number) => this.passes(slot, scope, filter);
+    const best = topK(scores, k, accept, { order: this.ids });
     return best.map((slot) => ({ id: this.ids[slot]!, similarity: scores[slot]! })).sort((left, right) => right.similarity - left.similarity || left.id - right.id);
   }
 
@@ -160,49 +162,4 @@ export class FlatVectorSet {
 function grown<T extends Float64Array | Int32Array>(old: T, next: T): T {
   next.set(old);
   return next;
-}
-
-/** Slots of the k highest scores among those `accept` lets through (a size-k min-heap; order unspecified). */
-function topK(scores: Float32Array, k: number, accept: (slot: number) => boolean): number[] {
-  const heap: number[] = [];
-  for (let slot = 0; slot < scores.length; slot += 1) {
-    const score = scores[slot]!;
-    if (heap.length === k && !(score > scores[heap[0]!]!)) continue;
-    if (!accept(slot)) continue;
-    if (heap.length < k) {
-      heap.push(slot);
-      siftUp(heap, scores);
-    } else {
-      heap[0] = slot;
-      siftDown(heap, scores);
-    }
-  }
-  return heap;
-}
-
-function siftUp(heap: number[], scores: Float32Array): void {
-  let child = heap.length - 1;
-  const slot = heap[child]!;
-  while (child > 0) {
-    const parent = (child - 1) >> 1;
-    if (scores[heap[parent]!]! <= scores[slot]!) break;
-    heap[child] = heap[parent]!;
-    child = parent;
-  }
-  heap[child] = slot;
-}
-
-function siftDown(heap: number[], scores: Float32Array): void {
-  const slot = heap[0]!;
-  let parent = 0;
-  for (;;) {
-    const left = 2 * parent + 1;
-    if (left >= heap.length) break;
-    const right = left + 1;
-    const smaller = right < heap.length && scores[heap[right]!]! < scores[heap[left]!]! ? right : left;
-    if (scores[heap[smaller]!]! >= scores[slot]!) break;
-    heap[parent] = heap[smaller]!;
-    parent = smaller;
-  }
-  heap[parent] = slot;
 }

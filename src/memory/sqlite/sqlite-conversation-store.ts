@@ -1,6 +1,6 @@
 import { NexusError } from '../../errors/index.js';
 import type { SqliteDatabase } from '../../storage/sqlite/database.js';
-import { ftsMatchExpression } from '../index-terms.js';
+import { ftsMatchExpression, indexTokens, searchTerms } from '../index-terms.js';
 import {
   conversationNotFound,
   type Conversation,
@@ -18,6 +18,7 @@ import {
 import type { IndexTextRow, StorageUsage, TextHit } from '../store-types.js';
 import { MESSAGE_CONTEXT_WEIGHT, messageSearchFields } from '../index-text.js';
 import { writeMessageTerms } from './fts.js';
+import { TextMirror, type TextSource } from './text-mirror.js';
 
 interface ConversationRow {
   id: string;
@@ -46,9 +47,47 @@ const CONVERSATION_COLUMNS = 'id, tenant, title, metadata, created_at, updated_a
 const MESSAGE_COLUMNS = 'seq, id, tenant, conversation_id, role, name, content, metadata, timestamp, created_at';
 const PREFIXED_MESSAGE_COLUMNS = MESSAGE_COLUMNS.split(', ').map((column) => `m.${column}`).join(', ');
 
+interface MessageTextRow {
+  id: number;
+  tenant: string;
+  conversation_id: string;
+  index_text: string | null;
+  context_text: string | null;
+  timestamp: number;
+}
+
+const TEXT_COLUMNS = 'm.seq AS id, m.tenant AS tenant, m.conversation_id AS conversation_id, m.index_text AS index_text, m.context_text AS context_text, m.timestamp AS timestamp';
+
+/** What the in-process full-text index holds of messages: the same two fields messages_fts holds. */
+const MESSAGE_TEXT: TextSource<MessageTextRow> = {
+  name: 'messages',
+  weights: [1, MESSAGE_CONTEXT_WEIGHT],
+  selectPage: `SELECT ${TEXT_COLUMNS} FROM messages AS m WHERE m.seq > @after AND m.index_text IS NOT NULL ORDER BY m.seq LIMIT @limit`,
+  selectIds: `SELECT ${TEXT_COLUMNS} FROM json_each(@ids) AS j CROSS JOIN messages AS m ON m.seq = j.value`,
+  document: (row) =>
+    row.index_text === null
+      ? null
+      : {
+          columns: messageSearchFields({ indexText: row.index_text, contextText: row.context_text, timestamp: row.timestamp }).map(indexTokens),
+          tenant: row.tenant,
+          scope: row.conversation_id,
+          time: row.timestamp,
+          expiresAt: null,
+        },
+};
+
 /** ConversationStore on SQLite: conversations + messages + messages_fts (memory migration 0002). */
 export class SqliteConversationStore implements ConversationStore {
-  constructor(private readonly database: SqliteDatabase) {}
+  private readonly text: TextMirror<MessageTextRow>;
+
+  constructor(private readonly database: SqliteDatabase) {
+    this.text = new TextMirror(database, MESSAGE_TEXT);
+  }
+
+  /** Resolves once full-text search runs on the in-process index (it starts with the first search). */
+  textIndexReady(): Promise<void> {
+    return this.text.ready();
+  }
 
   async create(conversation: NewConversation, options: { signal?: AbortSignal | undefined } = {}): Promise<Conversation> {
     const row = await this.database.write(
@@ -112,6 +151,7 @@ export class SqliteConversationStore implements ConversationStore {
       if (message.indexText !== null) {
         writeMessageTerms(this.database, inserted.seq, messageSearchFields({ indexText: message.indexText, contextText: message.contextText ?? null, timestamp: message.timestamp }));
       }
+      this.text.trimJournal();
       return inserted;
     }, options);
     return toMessage(row);
@@ -159,6 +199,13 @@ export class SqliteConversationStore implements ConversationStore {
   }
 
   async searchText(query: MessageTextQuery): Promise<TextHit[]> {
+    const index = this.text.current();
+    if (index !== undefined) return index.search(searchTerms(query.query), query.limit, { tenant: query.tenant, scope: query.conversationId, from: query.from, to: query.to });
+    return this.searchTextInSqlite(query);
+  }
+
+  /** BM25 in FTS5 itself: what answers while the in-process index is being built. */
+  private searchTextInSqlite(query: MessageTextQuery): TextHit[] {
     const match = ftsMatchExpression(query.query);
     if (match === '') return [];
     const params: Record<string, unknown> = { match, tenant: query.tenant, limit: query.limit };

@@ -1,10 +1,11 @@
 import type { SqliteDatabase } from '../../storage/sqlite/database.js';
-import { ftsMatchExpression } from '../index-terms.js';
+import { ftsMatchExpression, indexTokens, searchTerms } from '../index-terms.js';
 import { parseStored } from '../json-value.js';
 import type { KvItem, KvListQuery, KvPut, KvStore, KvTextQuery } from '../kv-store.js';
 import type { IndexTextRow, StorageUsage, TextHit } from '../store-types.js';
 import { prefixUpperBound } from '../key-order.js';
 import { writeTerms } from './fts.js';
+import { TextMirror, type TextSource } from './text-mirror.js';
 
 interface KvRow {
   id: number;
@@ -22,9 +23,42 @@ const COLUMNS = 'id, tenant, namespace, key, value, tags, created_at, updated_at
 const PREFIXED_COLUMNS = COLUMNS.split(', ').map((column) => `i.${column}`).join(', ');
 const LIVE = '(expires_at IS NULL OR expires_at > @now)';
 
+interface KvTextRow {
+  id: number;
+  tenant: string;
+  namespace: string;
+  index_text: string | null;
+  updated_at: number;
+  expires_at: number | null;
+}
+
+const TEXT_COLUMNS = 'i.id AS id, i.tenant AS tenant, i.namespace AS namespace, i.index_text AS index_text, i.updated_at AS updated_at, i.expires_at AS expires_at';
+
+/** What the in-process full-text index holds of kv_items: the same text kv_fts holds. */
+const KV_TEXT: TextSource<KvTextRow> = {
+  name: 'kv',
+  weights: [1],
+  selectPage: `SELECT ${TEXT_COLUMNS} FROM kv_items AS i WHERE i.id > @after AND i.index_text IS NOT NULL ORDER BY i.id LIMIT @limit`,
+  selectIds: `SELECT ${TEXT_COLUMNS} FROM json_each(@ids) AS j CROSS JOIN kv_items AS i ON i.id = j.value`,
+  document: (row) =>
+    row.index_text === null ? null : { columns: [indexTokens(row.index_text)], tenant: row.tenant, scope: row.namespace, time: row.updated_at, expiresAt: row.expires_at },
+};
+
+/** Candidates a tag-filtered search ranks per round, as a multiple of the hits wanted. */
+const TAGGED_OVERFETCH = 4;
+
 /** KvStore on SQLite: kv_items + kv_tags + the kv_fts index (memory migrations 0001). */
 export class SqliteKvStore implements KvStore {
-  constructor(private readonly database: SqliteDatabase) {}
+  private readonly text: TextMirror<KvTextRow>;
+
+  constructor(private readonly database: SqliteDatabase) {
+    this.text = new TextMirror(database, KV_TEXT);
+  }
+
+  /** Resolves once full-text search runs on the in-process index (it starts with the first search). */
+  textIndexReady(): Promise<void> {
+    return this.text.ready();
+  }
 
   async put(item: KvPut, options: { signal?: AbortSignal | undefined } = {}): Promise<{ item: KvItem; created: boolean }> {
     return this.database.write(() => {
@@ -60,6 +94,7 @@ export class SqliteKvStore implements KvStore {
         id = inserted.id;
       }
       writeTerms(this.database, 'kv_fts', id, item.indexText);
+      this.text.trimJournal();
       const insertTag = this.database.statement('INSERT OR IGNORE INTO kv_tags (tag, item_id) VALUES (?, ?)');
       for (const tag of item.tags) insertTag.run(tag, id);
       const stored = this.database.statement(`SELECT ${COLUMNS} FROM kv_items WHERE id = ?`).get(id) as KvRow;
@@ -117,6 +152,33 @@ export class SqliteKvStore implements KvStore {
   }
 
   async searchText(query: KvTextQuery): Promise<TextHit[]> {
+    const index = this.text.current();
+    if (index !== undefined) {
+      const terms = searchTerms(query.query);
+      const filter = { tenant: query.tenant, scope: query.namespace, liveAt: query.now };
+      const tags = query.tags ?? [];
+      if (tags.length === 0) return index.search(terms, query.limit, filter);
+      // Tags live in kv_tags: rank more than needed, keep the tagged ones, widen until enough.
+      for (let wanted = query.limit * TAGGED_OVERFETCH; ; wanted *= TAGGED_OVERFETCH) {
+        const ranked = index.search(terms, wanted, filter);
+        const tagged = this.withAllTags(ranked, tags);
+        if (tagged.length >= query.limit || ranked.length < wanted) return tagged.slice(0, query.limit);
+      }
+    }
+    return this.searchTextInSqlite(query);
+  }
+
+  /** The hits (in order) whose item carries every tag. */
+  private withAllTags(hits: readonly TextHit[], tags: readonly string[]): TextHit[] {
+    if (hits.length === 0) return [];
+    const params: Record<string, unknown> = { ids: JSON.stringify(hits.map((hit) => hit.id)) };
+    const conditions = tagConditions(tags, params, 'j.value');
+    const tagged = new Set(this.database.read(() => this.database.statement(`SELECT j.value FROM json_each(@ids) AS j WHERE ${conditions.join(' AND ')}`).pluck().all(params) as number[]));
+    return hits.filter((hit) => tagged.has(hit.id));
+  }
+
+  /** BM25 in FTS5 itself: what answers while the in-process index is being built. */
+  private searchTextInSqlite(query: KvTextQuery): TextHit[] {
     const match = ftsMatchExpression(query.query);
     if (match === '') return [];
     const params: Record<string, unknown> = { match, tenant: query.tenant, now: query.now, limit: query.limit };

@@ -41,7 +41,7 @@ export class SqliteVectorIndex implements VectorIndex {
             .statement(`INSERT INTO ${table.name} (rowid, embedding, tenant, scope, ts) VALUES (?, ?, ?, ?, ?)`)
             .run(BigInt(id), vectorBlob(record.vector), record.tenant, record.scope, BigInt(Math.trunc(record.timestamp)));
         }
-        VectorMirrors.trimJournal(this.database);
+        this.mirrors.trimJournal();
       }, options)
       .catch((error: unknown) => {
         // A rolled-back write may have created a table the cache now believes in.

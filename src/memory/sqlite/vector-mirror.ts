@@ -1,6 +1,7 @@
 import type { SqliteDatabase } from '../../storage/sqlite/database.js';
 import { FlatVectorSet } from '../search/flat-vector-set.js';
 import type { VectorKind } from '../vector-index.js';
+import { ChangeJournal } from './change-journal.js';
 
 /** A vec0 table of the vector index (see sqlite-vector-index.ts). */
 export interface VectorTable {
@@ -9,9 +10,6 @@ export interface VectorTable {
   readonly embedder: string;
   readonly dims: number;
 }
-
-/** Journal entries kept; a copy further behind than this reloads (memory migration 0006). */
-export const JOURNAL_KEEP = 20_000;
 
 interface Mirror {
   readonly vectors: FlatVectorSet;
@@ -38,14 +36,17 @@ interface JournalEntry {
  */
 export class VectorMirrors {
   private readonly mirrors = new Map<string, Mirror>();
+  private readonly journal: ChangeJournal;
 
-  constructor(private readonly database: SqliteDatabase) {}
+  constructor(private readonly database: SqliteDatabase) {
+    this.journal = new ChangeJournal(database, 'vector_journal');
+  }
 
   /** The vectors of `table` for `tenant`, current as of now. */
   current(table: VectorTable, tenant: string): FlatVectorSet {
     return this.database.read(() => {
       const key = JSON.stringify([table.name, tenant]);
-      const latest = this.latestSeq();
+      const latest = this.journal.latest();
       let mirror = this.mirrors.get(key);
       if (mirror === undefined) {
         mirror = { vectors: new FlatVectorSet(table.dims), seq: latest };
@@ -67,13 +68,9 @@ export class VectorMirrors {
     this.mirrors.clear();
   }
 
-  /** Keeps the last JOURNAL_KEEP entries; call inside a write that added some. */
-  static trimJournal(database: SqliteDatabase): void {
-    database.statement('DELETE FROM vector_journal WHERE seq <= (SELECT max(seq) FROM vector_journal) - ?').run(JOURNAL_KEEP);
-  }
-
-  private latestSeq(): number {
-    return (this.database.statement('SELECT coalesce(max(seq), 0) FROM vector_journal').pluck().get() as number) ?? 0;
+  /** Keeps the journal short; call inside a write that added entries. */
+  trimJournal(): void {
+    this.journal.trim();
   }
 
   private load(mirror: Mirror, table: VectorTable, tenant: string): void {
@@ -85,8 +82,7 @@ export class VectorMirrors {
   }
 
   private catchUp(mirror: Mirror, table: VectorTable, tenant: string, latest: number): void {
-    const oldest = this.database.statement('SELECT min(seq) FROM vector_journal').pluck().get() as number | null;
-    if (oldest === null || oldest > mirror.seq + 1) {
+    if (!this.journal.covers(mirror.seq)) {
       // Entries this copy never saw were trimmed: start again from the table.
       mirror.seq = latest;
       this.load(mirror, table, tenant);

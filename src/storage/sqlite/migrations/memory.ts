@@ -178,6 +178,31 @@ CREATE TRIGGER embeddings_journal_delete AFTER DELETE ON embeddings BEGIN
 END;
 `;
 
+// Full-text searches run over an in-process index (src/memory/sqlite/text-mirror.ts) built from
+// the rows' index texts. Every change to what it holds — an item's or a message's text, an item's
+// update and expiry time, a deletion (cascades included), by any process — is journaled here,
+// so the index catches up by re-reading just the rows named after the last entry it applied.
+// Writers trim old entries; an index that fell behind the trimmed part is rebuilt.
+const textJournal = `
+CREATE TABLE text_journal (
+  seq    INTEGER PRIMARY KEY AUTOINCREMENT,
+  tbl    TEXT    NOT NULL,
+  row_id INTEGER NOT NULL
+);
+${journalTriggers('kv_items', 'kv', 'id', 'index_text, updated_at, expires_at')}
+${journalTriggers('messages', 'messages', 'seq', 'index_text, context_text, timestamp')}
+`;
+
+/** Triggers journaling every insert, delete and update of `columns` of `table` in text_journal. */
+function journalTriggers(table: string, name: string, id: string, columns: string): string {
+  const entry = (row: 'new' | 'old'): string => `INSERT INTO text_journal (tbl, row_id) VALUES ('${name}', ${row}.${id});`;
+  return [
+    `CREATE TRIGGER ${table}_text_journal_insert AFTER INSERT ON ${table} BEGIN ${entry('new')} END;`,
+    `CREATE TRIGGER ${table}_text_journal_update AFTER UPDATE OF ${columns} ON ${table} BEGIN ${entry('new')} END;`,
+    `CREATE TRIGGER ${table}_text_journal_delete AFTER DELETE ON ${table} BEGIN ${entry('old')} END;`,
+  ].join('\n');
+}
+
 /** The memory domain's migrations, in order. Never edit a released step: append one. */
 export const memoryMigrations: readonly Migration[] = [
   { version: 1, name: 'kv', up: kv },
@@ -186,4 +211,5 @@ export const memoryMigrations: readonly Migration[] = [
   { version: 4, name: 'vector_tables', up: vectorTables },
   { version: 5, name: 'message_context', up: messageContext },
   { version: 6, name: 'vector_journal', up: vectorJournal },
+  { version: 7, name: 'text_journal', up: textJournal },
 ];
