@@ -184,18 +184,21 @@ export class SqliteConversationStore implements ConversationStore {
       // CROSS JOIN keeps the primary-key lookups: with a plain IN the planner may scan the tenant index.
       this.database
         .statement(`SELECT ${PREFIXED_MESSAGE_COLUMNS} FROM json_each(@seqs) AS j CROSS JOIN messages AS m ON m.seq = j.value WHERE m.tenant = @tenant`)
+        .raw()
         .all({ seqs: JSON.stringify(seqs), tenant }),
-    ) as MessageRow[];
-    return rows.map(toMessage);
+    ) as MessageValues[];
+    return rows.map(messageFromValues);
   }
 
   async authorsBySeq(tenant: string, seqs: readonly number[]): Promise<MessageAuthor[]> {
     if (seqs.length === 0) return [];
-    return this.database.read(() =>
+    const rows = this.database.read(() =>
       this.database
-        .statement('SELECT m.seq AS seq, m.role AS role, m.name AS name FROM json_each(@seqs) AS j CROSS JOIN messages AS m ON m.seq = j.value WHERE m.tenant = @tenant')
+        .statement('SELECT m.seq, m.role, m.name FROM json_each(@seqs) AS j CROSS JOIN messages AS m ON m.seq = j.value WHERE m.tenant = @tenant')
+        .raw()
         .all({ seqs: JSON.stringify(seqs), tenant }),
-    ) as MessageAuthor[];
+    ) as Array<[number, string, string | null]>;
+    return rows.map(([seq, role, name]) => ({ seq, role, name }));
   }
 
   async searchText(query: MessageTextQuery): Promise<TextHit[]> {
@@ -296,6 +299,13 @@ function toConversation(row: ConversationRow): Conversation {
     updatedAt: row.updated_at,
     messageCount: row.message_count,
   };
+}
+
+/** A row of MESSAGE_COLUMNS as an array (see KvValues in sqlite-kv-store.ts). */
+type MessageValues = [number, string, string, string, string, string | null, string, string, number, number];
+
+function messageFromValues([seq, id, tenant, conversation_id, role, name, content, metadata, timestamp, created_at]: MessageValues): Message {
+  return toMessage({ seq, id, tenant, conversation_id, role, name, content, metadata, timestamp, created_at });
 }
 
 function toMessage(row: MessageRow): Message {

@@ -115,9 +115,10 @@ export class SqliteKvStore implements KvStore {
       // CROSS JOIN keeps the primary-key lookups: with a plain IN the planner may scan the tenant index.
       this.database
         .statement(`SELECT ${PREFIXED_COLUMNS} FROM json_each(@ids) AS j CROSS JOIN kv_items AS i ON i.id = j.value WHERE i.tenant = @tenant AND (i.expires_at IS NULL OR i.expires_at > @now)`)
+        .raw()
         .all({ ids: JSON.stringify(ids), tenant, now }),
-    ) as KvRow[];
-    return rows.map(toItem);
+    ) as KvValues[];
+    return rows.map(itemFromValues);
   }
 
   async delete(tenant: string, namespace: string, key: string, now: number, options: { signal?: AbortSignal | undefined } = {}): Promise<boolean> {
@@ -234,6 +235,13 @@ function tagConditions(tags: readonly string[] | undefined, params: Record<strin
     params[`tag${index}`] = tag;
     return `EXISTS (SELECT 1 FROM kv_tags WHERE tag = @tag${index} AND item_id = ${idColumn})`;
   });
+}
+
+/** A row of COLUMNS as an array: what `.raw()` returns, which better-sqlite3 makes at half the cost of a row object. */
+type KvValues = [number, string, string, string, string, string, number, number, number | null];
+
+function itemFromValues([id, tenant, namespace, key, value, tags, created_at, updated_at, expires_at]: KvValues): KvItem {
+  return toItem({ id, tenant, namespace, key, value, tags, created_at, updated_at, expires_at });
 }
 
 function toItem(row: KvRow): KvItem {
