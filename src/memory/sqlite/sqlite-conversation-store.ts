@@ -154,6 +154,7 @@ export class SqliteConversationStore implements ConversationStore {
       this.text.trimJournal();
       return inserted;
     }, options);
+    this.text.keepUp();
     return toMessage(row);
   }
 

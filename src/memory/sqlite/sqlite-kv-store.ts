@@ -61,7 +61,7 @@ export class SqliteKvStore implements KvStore {
   }
 
   async put(item: KvPut, options: { signal?: AbortSignal | undefined } = {}): Promise<{ item: KvItem; created: boolean }> {
-    return this.database.write(() => {
+    const stored = await this.database.write(() => {
       const keyParams = { tenant: item.tenant, namespace: item.namespace, key: item.key };
       const existing = this.database.statement('SELECT id, created_at, expires_at FROM kv_items WHERE tenant = @tenant AND namespace = @namespace AND key = @key').get(keyParams) as
         | { id: number; created_at: number; expires_at: number | null }
@@ -100,6 +100,8 @@ export class SqliteKvStore implements KvStore {
       const stored = this.database.statement(`SELECT ${COLUMNS} FROM kv_items WHERE id = ?`).get(id) as KvRow;
       return { item: toItem(stored), created: !live };
     }, options);
+    this.text.keepUp();
+    return stored;
   }
 
   async get(tenant: string, namespace: string, key: string, now: number): Promise<KvItem | undefined> {

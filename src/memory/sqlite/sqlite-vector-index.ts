@@ -48,6 +48,7 @@ export class SqliteVectorIndex implements VectorIndex {
         this.tables.clear();
         throw error;
       });
+    this.mirrors.keepUp();
   }
 
   async search(query: VectorQuery): Promise<VectorHit[]> {

@@ -16,8 +16,8 @@ export interface TextSource<Row extends { id: number }> {
   document(row: Row): Bm25Document | null;
 }
 
-/** Rows read per step of a load; a step runs between other work, not as one long block. */
-const LOAD_PAGE = 2_000;
+/** Rows read per step of a load (a few milliseconds of work): steps run between requests, never as one long block. */
+const LOAD_PAGE = 250;
 
 /**
  * An in-process full-text index of one table, kept current through `text_journal` (memory
@@ -65,6 +65,15 @@ export class TextMirror<Row extends { id: number }> {
       this.catchUp(index, latest);
       return index;
     });
+  }
+
+  /**
+   * Brings a built index up to date; call after a write. Catching up as writes happen (a few rows
+   * each time) keeps it from falling behind the journal's trimmed part during a long run of
+   * writes with no search in between, which would make the next search rebuild it.
+   */
+  keepUp(): void {
+    if (this.index !== undefined) this.current();
   }
 
   /** Resolves once the index is built (starting the build if needed). */

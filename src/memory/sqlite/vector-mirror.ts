@@ -12,6 +12,8 @@ export interface VectorTable {
 }
 
 interface Mirror {
+  readonly table: VectorTable;
+  readonly tenant: string;
   readonly vectors: FlatVectorSet;
   /** The last journal entry applied. */
   seq: number;
@@ -49,13 +51,26 @@ export class VectorMirrors {
       const latest = this.journal.latest();
       let mirror = this.mirrors.get(key);
       if (mirror === undefined) {
-        mirror = { vectors: new FlatVectorSet(table.dims), seq: latest };
+        mirror = { table, tenant, vectors: new FlatVectorSet(table.dims), seq: latest };
         this.load(mirror, table, tenant);
         this.mirrors.set(key, mirror);
       } else if (mirror.seq !== latest) {
         this.catchUp(mirror, table, tenant, latest);
       }
       return mirror.vectors;
+    });
+  }
+
+  /**
+   * Brings the copies already loaded up to date; call after a write. Catching up as writes happen
+   * keeps a copy from falling behind the journal's trimmed part during a long run of writes with
+   * no search in between, which would make the next search reload the whole table.
+   */
+  keepUp(): void {
+    if (this.mirrors.size === 0) return;
+    this.database.read(() => {
+      const latest = this.journal.latest();
+      for (const mirror of this.mirrors.values()) if (mirror.seq !== latest) this.catchUp(mirror, mirror.table, mirror.tenant, latest);
     });
   }
 
