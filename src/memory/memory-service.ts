@@ -354,6 +354,8 @@ export class MemoryService {
           queued += missing.length;
           // Bounded memory: let the queue drain before reading further.
           if (this.queue.pending > BACKFILL_PAGE) await this.queue.flush();
+          // The reads are synchronous: yield between pages so requests are served meanwhile.
+          await new Promise<void>((resolve) => setImmediate(resolve));
         }
       }
       if (queued > 0) this.options.logger.info({ queued }, 'embedding records that lack a vector');

@@ -61,7 +61,7 @@ describe('memory schema migrations', () => {
       { version: 4, name: 'vector_tables' },
       { version: 5, name: 'message_context' },
       { version: 6, name: 'vector_journal' },
-      { version: 7, name: 'text_journal' },
+      { version: 7, name: 'text_journals' },
     ]);
     expect(await memory.recall('default', 'default', 'legacy')).toMatchObject({ value: { note: 'written before conversations existed' }, tags: ['old'], createdAt: now });
     const fulltext = await memory.find('default', { query: 'conversations', mode: 'fulltext', scope: 'kv', k: 5 });

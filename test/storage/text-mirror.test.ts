@@ -133,7 +133,7 @@ describe('full-text search index stays current', () => {
       }
     });
     await writer.put(put('trim', 'trims the journal'));
-    const oldest = second.read((db) => db.prepare('SELECT min(seq) AS seq FROM text_journal').get()) as { seq: number };
+    const oldest = second.read((db) => db.prepare('SELECT min(seq) AS seq FROM kv_items_text_journal').get()) as { seq: number };
     expect(oldest.seq).toBeGreaterThan(2);
     // The first search notices the gap and starts a rebuild; FTS5 answers it.
     expect(await keysOf(reader, 'forgotten')).toEqual(expect.arrayContaining(['old', 'bulk20000']));

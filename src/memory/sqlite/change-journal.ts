@@ -1,7 +1,7 @@
 import type { SqliteDatabase } from '../../storage/sqlite/database.js';
 
 /** A journal table of the memory schema: `seq INTEGER PRIMARY KEY AUTOINCREMENT`, filled by triggers. */
-export type JournalTable = 'vector_journal' | 'text_journal';
+export type JournalTable = 'vector_journal' | 'kv_items_text_journal' | 'messages_text_journal';
 
 /** Entries a journal keeps; an in-process copy further behind than this reloads. */
 export const JOURNAL_KEEP = 20_000;

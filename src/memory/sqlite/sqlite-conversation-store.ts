@@ -60,7 +60,7 @@ const TEXT_COLUMNS = 'm.seq AS id, m.tenant AS tenant, m.conversation_id AS conv
 
 /** What the in-process full-text index holds of messages: the same two fields messages_fts holds. */
 const MESSAGE_TEXT: TextSource<MessageTextRow> = {
-  name: 'messages',
+  journal: 'messages_text_journal',
   weights: [1, MESSAGE_CONTEXT_WEIGHT],
   selectPage: `SELECT ${TEXT_COLUMNS} FROM messages AS m WHERE m.seq > @after AND m.index_text IS NOT NULL ORDER BY m.seq LIMIT @limit`,
   selectIds: `SELECT ${TEXT_COLUMNS} FROM json_each(@ids) AS j CROSS JOIN messages AS m ON m.seq = j.value`,

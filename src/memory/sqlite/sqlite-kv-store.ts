@@ -36,7 +36,7 @@ const TEXT_COLUMNS = 'i.id AS id, i.tenant AS tenant, i.namespace AS namespace, 
 
 /** What the in-process full-text index holds of kv_items: the same text kv_fts holds. */
 const KV_TEXT: TextSource<KvTextRow> = {
-  name: 'kv',
+  journal: 'kv_items_text_journal',
   weights: [1],
   selectPage: `SELECT ${TEXT_COLUMNS} FROM kv_items AS i WHERE i.id > @after AND i.index_text IS NOT NULL ORDER BY i.id LIMIT @limit`,
   selectIds: `SELECT ${TEXT_COLUMNS} FROM json_each(@ids) AS j CROSS JOIN kv_items AS i ON i.id = j.value`,

@@ -4,8 +4,8 @@ import { ChangeJournal } from './change-journal.js';
 
 /** Where an index's documents come from: one table of the memory schema and how a row reads. */
 export interface TextSource<Row extends { id: number }> {
-  /** The table's name in `text_journal.tbl`. */
-  readonly name: 'kv' | 'messages';
+  /** The journal of the table's changes (memory migration 7). */
+  readonly journal: 'kv_items_text_journal' | 'messages_text_journal';
   /** Column weights, as the table's FTS5 query passes them to bm25(). */
   readonly weights: readonly number[];
   /** The indexed rows with an id above `@after`, in id order, at most `@limit`. */
@@ -20,7 +20,7 @@ export interface TextSource<Row extends { id: number }> {
 const LOAD_PAGE = 250;
 
 /**
- * An in-process full-text index of one table, kept current through `text_journal` (memory
+ * An in-process full-text index of one table, kept current through its journal (memory
  * migration 7). FTS5 ranks with a join and a BM25 call per matching row: ~0.2 ms at 5,000 rows,
  * growing with every row a common query word matches; the in-process index gives the same scores
  * (see Bm25Index) for a fraction of that. The tables stay the source of truth and FTS5 stays the
@@ -40,7 +40,7 @@ export class TextMirror<Row extends { id: number }> {
     private readonly database: SqliteDatabase,
     private readonly source: TextSource<Row>,
   ) {
-    this.journal = new ChangeJournal(database, 'text_journal');
+    this.journal = new ChangeJournal(database, source.journal);
   }
 
   /**
@@ -108,9 +108,9 @@ export class TextMirror<Row extends { id: number }> {
 
   private catchUp(index: Bm25Index, latest: number): void {
     const ids = this.database
-      .statement('SELECT DISTINCT row_id FROM text_journal WHERE seq > @after AND seq <= @latest AND tbl = @table')
+      .statement(`SELECT DISTINCT row_id FROM ${this.source.journal} WHERE seq > @after AND seq <= @latest`)
       .pluck()
-      .all({ after: this.seq, latest, table: this.source.name }) as number[];
+      .all({ after: this.seq, latest }) as number[];
     if (ids.length > 0) {
       const rows = new Map((this.database.statement(this.source.selectIds).all({ ids: JSON.stringify(ids) }) as Row[]).map((row) => [row.id, row]));
       for (const id of ids) this.apply(index, id, rows.get(id));

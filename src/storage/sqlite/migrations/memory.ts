@@ -178,28 +178,26 @@ CREATE TRIGGER embeddings_journal_delete AFTER DELETE ON embeddings BEGIN
 END;
 `;
 
-// Full-text searches run over an in-process index (src/memory/sqlite/text-mirror.ts) built from
-// the rows' index texts. Every change to what it holds — an item's or a message's text, an item's
-// update and expiry time, a deletion (cascades included), by any process — is journaled here,
-// so the index catches up by re-reading just the rows named after the last entry it applied.
-// Writers trim old entries; an index that fell behind the trimmed part is rebuilt.
-const textJournal = `
-CREATE TABLE text_journal (
-  seq    INTEGER PRIMARY KEY AUTOINCREMENT,
-  tbl    TEXT    NOT NULL,
-  row_id INTEGER NOT NULL
-);
-${journalTriggers('kv_items', 'kv', 'id', 'index_text, updated_at, expires_at')}
-${journalTriggers('messages', 'messages', 'seq', 'index_text, context_text, timestamp')}
+// Full-text searches run over an in-process index per table (src/memory/sqlite/text-mirror.ts)
+// built from the rows' index texts. Every change to what it holds — an item's or a message's text,
+// an item's update and expiry time, a deletion (cascades included), by any process — is journaled
+// here, one journal per table (so a long run of writes to one table never trims away what the
+// other's index still needs), and an index catches up by re-reading just the rows named after the
+// last entry it applied. Writers trim old entries; an index that fell behind them is rebuilt.
+const textJournals = `
+${textJournal('kv_items', 'id', 'index_text, updated_at, expires_at')}
+${textJournal('messages', 'seq', 'index_text, context_text, timestamp')}
 `;
 
-/** Triggers journaling every insert, delete and update of `columns` of `table` in text_journal. */
-function journalTriggers(table: string, name: string, id: string, columns: string): string {
-  const entry = (row: 'new' | 'old'): string => `INSERT INTO text_journal (tbl, row_id) VALUES ('${name}', ${row}.${id});`;
+/** `<table>_text_journal` and the triggers that fill it on every insert, delete and update of `columns`. */
+function textJournal(table: string, id: string, columns: string): string {
+  const journal = `${table}_text_journal`;
+  const entry = (row: 'new' | 'old'): string => `INSERT INTO ${journal} (row_id) VALUES (${row}.${id});`;
   return [
-    `CREATE TRIGGER ${table}_text_journal_insert AFTER INSERT ON ${table} BEGIN ${entry('new')} END;`,
-    `CREATE TRIGGER ${table}_text_journal_update AFTER UPDATE OF ${columns} ON ${table} BEGIN ${entry('new')} END;`,
-    `CREATE TRIGGER ${table}_text_journal_delete AFTER DELETE ON ${table} BEGIN ${entry('old')} END;`,
+    `CREATE TABLE ${journal} (seq INTEGER PRIMARY KEY AUTOINCREMENT, row_id INTEGER NOT NULL);`,
+    `CREATE TRIGGER ${journal}_insert AFTER INSERT ON ${table} BEGIN ${entry('new')} END;`,
+    `CREATE TRIGGER ${journal}_update AFTER UPDATE OF ${columns} ON ${table} BEGIN ${entry('new')} END;`,
+    `CREATE TRIGGER ${journal}_delete AFTER DELETE ON ${table} BEGIN ${entry('old')} END;`,
   ].join('\n');
 }
 
@@ -211,5 +209,5 @@ export const memoryMigrations: readonly Migration[] = [
   { version: 4, name: 'vector_tables', up: vectorTables },
   { version: 5, name: 'message_context', up: messageContext },
   { version: 6, name: 'vector_journal', up: vectorJournal },
-  { version: 7, name: 'text_journal', up: textJournal },
+  { version: 7, name: 'text_journals', up: textJournals },
 ];
