@@ -1,4 +1,5 @@
 import Database from 'better-sqlite3';
+import { dateWords } from '../../src/memory/index-text.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildFtsQuery, indexTerms, isStopWord, MAX_TOKEN_LENGTH, queryStems, quoteTerm, stem, tokenize } from '../../src/memory/text/index.js';
 
@@ -133,5 +134,13 @@ describe('buildFtsQuery against a real FTS5 table', () => {
     // `*` is not a prefix operator: "sun" alone matches nothing.
     expect(search('sun*')).toEqual([]);
     expect(db.prepare('SELECT count(*) AS n FROM docs').get()).toEqual({ n: rows.length });
+  });
+});
+
+describe('dateWords', () => {
+  it('says a UTC date in words a question may use, without the comma', () => {
+    expect(dateWords(Date.UTC(2023, 4, 8, 23, 59))).toBe('Monday 8 May 2023');
+    expect(dateWords(Date.UTC(2024, 1, 29))).toBe('Thursday 29 February 2024');
+    expect(dateWords(Number.NaN)).toBe('');
   });
 });

@@ -73,7 +73,12 @@ export class TextMirror<Row extends { id: number }> {
    * writes with no search in between, which would make the next search rebuild it.
    */
   keepUp(): void {
-    if (this.index !== undefined) this.current();
+    if (this.index === undefined) return;
+    try {
+      this.current();
+    } catch {
+      // The write is committed either way; the next search catches up (and reports what fails).
+    }
   }
 
   /** Resolves once the index is built (starting the build if needed). */

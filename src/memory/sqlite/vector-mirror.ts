@@ -68,10 +68,14 @@ export class VectorMirrors {
    */
   keepUp(): void {
     if (this.mirrors.size === 0) return;
-    this.database.read(() => {
-      const latest = this.journal.latest();
-      for (const mirror of this.mirrors.values()) if (mirror.seq !== latest) this.catchUp(mirror, mirror.table, mirror.tenant, latest);
-    });
+    try {
+      this.database.read(() => {
+        const latest = this.journal.latest();
+        for (const mirror of this.mirrors.values()) if (mirror.seq !== latest) this.catchUp(mirror, mirror.table, mirror.tenant, latest);
+      });
+    } catch {
+      // The write is committed either way; the next search catches up (and reports what fails).
+    }
   }
 
   /** Drops the copies of a table that no longer exists. */
