@@ -115,6 +115,19 @@ describe('full-text search index stays current', () => {
     expect(await seqs('adopted dog')).toEqual([]);
   });
 
+  it('follows a long run of its own writes (longer than the journal keeps) without a rebuild', async () => {
+    const [first] = twoConnections();
+    const store = new SqliteKvStore(first);
+    expect(store.textIndexState()).toBe('cold');
+    await store.put(put('seed', 'the first note'));
+    await store.textIndexReady();
+    for (let index = 0; index <= JOURNAL_KEEP; index += 1) await store.put(put(`k${index}`, `filler ${index}`));
+    expect(await keysOf(store, 'first note')).toEqual(['seed']);
+    // Without catching up after each write, that search would have found its entries trimmed and started a rebuild.
+    expect(store.textIndexState()).toBe('ready');
+    expect(await keysOf(store, 'filler 20000')).toContain('k20000');
+  });
+
   it('rebuilds an index that fell behind the trimmed part of the journal, answering from FTS5 meanwhile', async () => {
     const [first, second] = twoConnections();
     const reader = new SqliteKvStore(first);
@@ -137,6 +150,7 @@ describe('full-text search index stays current', () => {
     expect(oldest.seq).toBeGreaterThan(2);
     // The first search notices the gap and starts a rebuild; FTS5 answers it.
     expect(await keysOf(reader, 'forgotten')).toEqual(expect.arrayContaining(['old', 'bulk20000']));
+    expect(reader.textIndexState()).toBe('building');
     await reader.textIndexReady();
     expect(await keysOf(reader, 'forgotten')).toEqual(expect.arrayContaining(['old', 'bulk20000']));
     expect(await keysOf(reader, 'filler 12345')).toContain('bulk12345');

@@ -60,6 +60,11 @@ export class SqliteKvStore implements KvStore {
     return this.text.ready();
   }
 
+  /** Whether full-text search runs on the in-process index yet (see TextMirror). */
+  textIndexState(): TextMirror<KvTextRow>['state'] {
+    return this.text.state;
+  }
+
   async put(item: KvPut, options: { signal?: AbortSignal | undefined } = {}): Promise<{ item: KvItem; created: boolean }> {
     const stored = await this.database.write(() => {
       const keyParams = { tenant: item.tenant, namespace: item.namespace, key: item.key };

@@ -81,6 +81,11 @@ export class TextMirror<Row extends { id: number }> {
     }
   }
 
+  /** Whether searches run on the index yet: not asked for, being built, or ready. */
+  get state(): 'cold' | 'building' | 'ready' {
+    return this.index !== undefined ? 'ready' : this.loading !== undefined ? 'building' : 'cold';
+  }
+
   /** Resolves once the index is built (starting the build if needed). */
   ready(): Promise<void> {
     this.loading ??= this.load().finally(() => {
