@@ -172,6 +172,20 @@ describe('Bm25Index ranks exactly as FTS5 bm25()', () => {
     for (const query of ['the', 'gardens walks', 'résumé', 'pottery dog lake']) expectSameRanking(index, reference, query, 50, { tenant: 'default' });
   });
 
+  it('forgets the terms and scopes of deleted documents, so churn cannot grow the index forever', () => {
+    const index = new Bm25Index([1]);
+    // 50 documents rewritten 100 times, each version with its own one-off id and in its own scope.
+    for (let round = 0; round < 100; round += 1) {
+      for (let id = 1; id <= 50; id += 1) index.set(id, { columns: [['note', `uid${round}x${id}`]], tenant: 't', scope: `conversation-${round}-${id}`, time: round, expiresAt: null });
+    }
+    expect(index.count).toBe(50);
+    // What the live documents use (1 shared term + 50 ids), plus the versions written since the last rebuild.
+    expect(index.terms).toBeLessThan(51 + 2 * 1024);
+    expect(index.search(['uid99x7'], 10, { tenant: 't', scope: 'conversation-99-7' }).map((hit) => hit.id)).toEqual([7]);
+    expect(index.search(['uid0x7'], 10, { tenant: 't' })).toEqual([]);
+    expect(index.search(['note'], 100, { tenant: 't' })).toHaveLength(50);
+  });
+
   it('treats a document without tokens as absent, and an empty query as matching nothing', () => {
     const index = new Bm25Index([1, 0.5]);
     index.set(1, { columns: [[], []], tenant: 't', scope: 's', time: 0, expiresAt: null });

@@ -65,7 +65,10 @@ export class Bm25Index {
   private readonly slotOf = new Map<number, number>();
   private readonly termIds = new Map<string, number>();
   private readonly postings: Postings[] = [];
+  /** Term ids no live document uses any more, to be given to new terms. */
+  private freeTerms: number[] = [];
   private readonly labels = new Map<string, number>();
+  private nextLabel = 0;
   private liveDocuments = 0;
   private totalTokens = 0;
   private deadSlots = 0;
@@ -86,6 +89,11 @@ export class Bm25Index {
 
   has(id: number): boolean {
     return this.slotOf.has(id);
+  }
+
+  /** Distinct terms held (those of deleted documents are forgotten when the postings are rebuilt). */
+  get terms(): number {
+    return this.termIds.size;
   }
 
   /** Adds or replaces the document `id`; a document without tokens is removed instead. */
@@ -138,7 +146,9 @@ export class Bm25Index {
     this.slotOf.clear();
     this.termIds.clear();
     this.postings.length = 0;
+    this.freeTerms = [];
     this.labels.clear();
+    this.nextLabel = 0;
     this.liveDocuments = 0;
     this.totalTokens = 0;
     this.deadSlots = 0;
@@ -202,9 +212,9 @@ export class Bm25Index {
   private termId(token: string): number {
     let term = this.termIds.get(token);
     if (term === undefined) {
-      term = this.postings.length;
+      term = this.freeTerms.pop() ?? this.postings.length;
       this.termIds.set(token, term);
-      this.postings.push({ words: new Int32Array(4), length: 0 });
+      this.postings[term] = emptyPostings();
     }
     return term;
   }
@@ -213,7 +223,7 @@ export class Bm25Index {
   private label(text: string): number {
     let id = this.labels.get(text);
     if (id === undefined) {
-      id = this.labels.size;
+      id = this.nextLabel++;
       this.labels.set(text, id);
     }
     return id;
@@ -273,9 +283,30 @@ export class Bm25Index {
       }
       list.length = kept;
     }
+    this.forgetUnused(next);
     this.deadSlots = 0;
     this.resize(Math.max(INITIAL_SLOTS, 2 ** Math.ceil(Math.log2(next + 1))));
   }
+
+  /**
+   * Forgets terms and labels that no live document uses (after compaction renumbered `live`
+   * slots), so churn — values full of one-off ids, deleted conversations — cannot grow them forever.
+   */
+  private forgetUnused(live: number): void {
+    for (const [token, term] of this.termIds) {
+      if (this.postings[term]!.length > 0) continue;
+      this.termIds.delete(token);
+      this.postings[term] = emptyPostings();
+      this.freeTerms.push(term);
+    }
+    const used = new Set<number>();
+    for (let slot = 0; slot < live; slot += 1) used.add(this.slotTenants[slot]!).add(this.slotScopes[slot]!);
+    for (const [text, id] of this.labels) if (!used.has(id)) this.labels.delete(text);
+  }
+}
+
+function emptyPostings(): Postings {
+  return { words: new Int32Array(4), length: 0 };
 }
 
 function append(list: Postings, slot: number, packed: number): void {
