@@ -80,4 +80,25 @@ describe('FlatVectorSet', () => {
     set.clear();
     expect(set.search([0, 0, 1], 3)).toEqual([]);
   });
+
+  it('forgets a scope once no vector has it, and filters by the scopes still held', () => {
+    const set = new FlatVectorSet(2);
+    // Conversations come and go: each vector moves through 200 scopes, one at a time.
+    for (let round = 0; round < 200; round += 1) {
+      set.set(1, [1, 0], `conversation-${round}`, round);
+      set.set(2, [0, 1], `conversation-${round}`, round);
+    }
+    expect(set.scopeCount).toBe(1);
+    set.set(3, [1, 1], 'notes', 0);
+    expect(set.search([1, 0], 5, { scope: 'conversation-199' }).map((hit) => hit.id)).toEqual([1, 2]);
+    expect(set.search([1, 0], 5, { scope: 'conversation-0' })).toEqual([]);
+    set.delete(1);
+    set.delete(2);
+    expect(set.scopeCount).toBe(1);
+    expect(set.search([1, 0], 5, { scope: 'notes' }).map((hit) => hit.id)).toEqual([3]);
+    // A forgotten scope's number is reused without mixing the two up.
+    set.set(4, [1, 0], 'fresh', 0);
+    expect(set.search([1, 0], 5, { scope: 'fresh' }).map((hit) => hit.id)).toEqual([4]);
+    expect(set.search([1, 0], 5, { scope: 'notes' }).map((hit) => hit.id)).toEqual([3]);
+  });
 });

@@ -35,7 +35,11 @@ export class FlatVectorSet {
   private scopes = new Int32Array(0);
   private times = new Float64Array(0);
   private readonly slots = new Map<number, number>();
+  /** Scopes as small numbers, counted by use: a scope no vector has any more is forgotten (conversations come and go). */
   private readonly scopeIds = new Map<string, number>();
+  private scopeNames: string[] = [];
+  private scopeUses: number[] = [];
+  private freeScopes: number[] = [];
 
   constructor(dimensions: number, options: { simd?: boolean } = {}) {
     if (!Number.isInteger(dimensions) || dimensions < 1) throw new RangeError(`dimensions must be a positive integer, got ${dimensions}`);
@@ -54,18 +58,26 @@ export class FlatVectorSet {
     return this.slots.has(id);
   }
 
+  /** Distinct scopes of the vectors held. */
+  get scopeCount(): number {
+    return this.scopeIds.size;
+  }
+
   /** Adds or replaces the vector of `id`. */
   set(id: number, vector: ArrayLike<number>, scope: string, timestamp: number): void {
     if (vector.length !== this.dimensions) throw new RangeError(`expected ${this.dimensions} dimensions, got ${vector.length}`);
     let slot = this.slots.get(id);
+    const scopeId = this.useScope(scope);
     if (slot === undefined) {
       if (this.size === this.capacity) this.reserve(this.capacity * 2);
       slot = this.size;
       this.size += 1;
       this.slots.set(id, slot);
       this.ids[slot] = id;
+    } else {
+      this.releaseScope(this.scopes[slot]!);
     }
-    this.scopes[slot] = this.scopeId(scope);
+    this.scopes[slot] = scopeId;
     this.times[slot] = timestamp;
     this.writeNormalised(this.vectorOffset(slot), vector);
   }
@@ -75,6 +87,7 @@ export class FlatVectorSet {
     const slot = this.slots.get(id);
     if (slot === undefined) return false;
     this.slots.delete(id);
+    this.releaseScope(this.scopes[slot]!);
     const last = this.size - 1;
     if (slot !== last) {
       // The last vector moves into the hole, so the block stays dense.
@@ -94,6 +107,9 @@ export class FlatVectorSet {
   clear(): void {
     this.slots.clear();
     this.scopeIds.clear();
+    this.scopeNames = [];
+    this.scopeUses = [];
+    this.freeScopes = [];
     this.size = 0;
   }
 
@@ -120,13 +136,24 @@ export class FlatVectorSet {
     return (scope === undefined || this.scopes[slot] === scope) && (filter.from === undefined || time >= filter.from) && (filter.to === undefined || time <= filter.to);
   }
 
-  private scopeId(scope: string): number {
+  private useScope(scope: string): number {
     let id = this.scopeIds.get(scope);
     if (id === undefined) {
-      id = this.scopeIds.size;
+      id = this.freeScopes.pop() ?? this.scopeNames.length;
       this.scopeIds.set(scope, id);
+      this.scopeNames[id] = scope;
+      this.scopeUses[id] = 0;
     }
+    this.scopeUses[id] = this.scopeUses[id]! + 1;
     return id;
+  }
+
+  private releaseScope(id: number): void {
+    const uses = this.scopeUses[id]! - 1;
+    this.scopeUses[id] = uses;
+    if (uses > 0) return;
+    this.scopeIds.delete(this.scopeNames[id]!);
+    this.freeScopes.push(id);
   }
 
   /** Writes `vector`, L2-normalised and zero-padded to the stride, at a byte offset. */
