@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { Logger } from '../logging/index.js';
 import type { Conversation, ConversationStore, HistoryPage, Message } from './conversation-store.js';
 import { conversationNotFound } from './conversation-store.js';
@@ -355,7 +356,7 @@ export class MemoryService {
           // Bounded memory: let the queue drain before reading further.
           if (this.queue.pending > BACKFILL_PAGE) await this.queue.flush();
           // The reads are synchronous: yield between pages so requests are served meanwhile.
-          await new Promise<void>((resolve) => setImmediate(resolve));
+          await yieldToEventLoop();
         }
       }
       if (queued > 0) this.options.logger.info({ queued }, 'embedding records that lack a vector');

@@ -1,4 +1,5 @@
 import type { VectorQuery } from '../vector-index.js';
+import { Labels } from './labels.js';
 import { topK } from './top-k.js';
 
 /** FTS5's bm25() constants and floor for the IDF of a term most rows contain. */
@@ -67,8 +68,8 @@ export class Bm25Index {
   private readonly postings: Postings[] = [];
   /** Term ids no live document uses any more, to be given to new terms. */
   private freeTerms: number[] = [];
-  private readonly labels = new Map<string, number>();
-  private nextLabel = 0;
+  /** Tenants and scopes, so filters compare numbers. */
+  private readonly labels = new Labels();
   private liveDocuments = 0;
   private totalTokens = 0;
   private deadSlots = 0;
@@ -118,8 +119,8 @@ export class Bm25Index {
     this.slotIds[slot] = id;
     this.slotLengths[slot] = length;
     this.slotAlive[slot] = 1;
-    this.slotTenants[slot] = this.label(document.tenant);
-    this.slotScopes[slot] = this.label(document.scope);
+    this.slotTenants[slot] = this.labels.use(document.tenant);
+    this.slotScopes[slot] = this.labels.use(document.scope);
     this.slotTimes[slot] = document.time;
     this.slotExpiry[slot] = document.expiresAt ?? Number.POSITIVE_INFINITY;
     this.slotOf.set(id, slot);
@@ -134,6 +135,8 @@ export class Bm25Index {
     if (slot === undefined) return false;
     this.slotOf.delete(id);
     this.slotAlive[slot] = 0;
+    this.labels.release(this.slotTenants[slot]!);
+    this.labels.release(this.slotScopes[slot]!);
     this.liveDocuments -= 1;
     this.totalTokens -= this.slotLengths[slot]!;
     this.deadSlots += 1;
@@ -148,7 +151,6 @@ export class Bm25Index {
     this.postings.length = 0;
     this.freeTerms = [];
     this.labels.clear();
-    this.nextLabel = 0;
     this.liveDocuments = 0;
     this.totalTokens = 0;
     this.deadSlots = 0;
@@ -219,16 +221,6 @@ export class Bm25Index {
     return term;
   }
 
-  /** A small integer for a tenant or scope, so filters compare numbers. */
-  private label(text: string): number {
-    let id = this.labels.get(text);
-    if (id === undefined) {
-      id = this.nextLabel++;
-      this.labels.set(text, id);
-    }
-    return id;
-  }
-
   private newSlot(): number {
     if (this.slotCount === this.slotIds.length) this.resize(this.slotIds.length * 2);
     const slot = this.slotCount;
@@ -283,25 +275,22 @@ export class Bm25Index {
       }
       list.length = kept;
     }
-    this.forgetUnused(next);
+    this.forgetUnusedTerms();
     this.deadSlots = 0;
     this.resize(Math.max(INITIAL_SLOTS, 2 ** Math.ceil(Math.log2(next + 1))));
   }
 
   /**
-   * Forgets terms and labels that no live document uses (after compaction renumbered `live`
-   * slots), so churn — values full of one-off ids, deleted conversations — cannot grow them forever.
+   * Forgets the terms no live document uses (their postings just became empty), so churn — values
+   * full of one-off ids — cannot grow the dictionary forever.
    */
-  private forgetUnused(live: number): void {
+  private forgetUnusedTerms(): void {
     for (const [token, term] of this.termIds) {
       if (this.postings[term]!.length > 0) continue;
       this.termIds.delete(token);
       this.postings[term] = emptyPostings();
       this.freeTerms.push(term);
     }
-    const used = new Set<number>();
-    for (let slot = 0; slot < live; slot += 1) used.add(this.slotTenants[slot]!).add(this.slotScopes[slot]!);
-    for (const [text, id] of this.labels) if (!used.has(id)) this.labels.delete(text);
   }
 }
 

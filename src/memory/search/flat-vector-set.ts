@@ -1,5 +1,6 @@
 import type { VectorQuery } from '../vector-index.js';
 import { createKernelMemory, dotKernel, strideFor, WASM_PAGE_BYTES, type DotKernel, type WasmMemory } from './dot-kernel.js';
+import { Labels } from './labels.js';
 import { topK } from './top-k.js';
 
 /** Only vectors stored with this scope, within the inclusive timestamp range: the query's own filters. */
@@ -35,11 +36,7 @@ export class FlatVectorSet {
   private scopes = new Int32Array(0);
   private times = new Float64Array(0);
   private readonly slots = new Map<number, number>();
-  /** Scopes as small numbers, counted by use: a scope no vector has any more is forgotten (conversations come and go). */
-  private readonly scopeIds = new Map<string, number>();
-  private scopeNames: string[] = [];
-  private scopeUses: number[] = [];
-  private freeScopes: number[] = [];
+  private readonly scopeLabels = new Labels();
 
   constructor(dimensions: number, options: { simd?: boolean } = {}) {
     if (!Number.isInteger(dimensions) || dimensions < 1) throw new RangeError(`dimensions must be a positive integer, got ${dimensions}`);
@@ -60,14 +57,14 @@ export class FlatVectorSet {
 
   /** Distinct scopes of the vectors held. */
   get scopeCount(): number {
-    return this.scopeIds.size;
+    return this.scopeLabels.size;
   }
 
   /** Adds or replaces the vector of `id`. */
   set(id: number, vector: ArrayLike<number>, scope: string, timestamp: number): void {
     if (vector.length !== this.dimensions) throw new RangeError(`expected ${this.dimensions} dimensions, got ${vector.length}`);
     let slot = this.slots.get(id);
-    const scopeId = this.useScope(scope);
+    const scopeId = this.scopeLabels.use(scope);
     if (slot === undefined) {
       if (this.size === this.capacity) this.reserve(this.capacity * 2);
       slot = this.size;
@@ -75,7 +72,7 @@ export class FlatVectorSet {
       this.slots.set(id, slot);
       this.ids[slot] = id;
     } else {
-      this.releaseScope(this.scopes[slot]!);
+      this.scopeLabels.release(this.scopes[slot]!);
     }
     this.scopes[slot] = scopeId;
     this.times[slot] = timestamp;
@@ -87,7 +84,7 @@ export class FlatVectorSet {
     const slot = this.slots.get(id);
     if (slot === undefined) return false;
     this.slots.delete(id);
-    this.releaseScope(this.scopes[slot]!);
+    this.scopeLabels.release(this.scopes[slot]!);
     const last = this.size - 1;
     if (slot !== last) {
       // The last vector moves into the hole, so the block stays dense.
@@ -106,10 +103,7 @@ export class FlatVectorSet {
 
   clear(): void {
     this.slots.clear();
-    this.scopeIds.clear();
-    this.scopeNames = [];
-    this.scopeUses = [];
-    this.freeScopes = [];
+    this.scopeLabels.clear();
     this.size = 0;
   }
 
@@ -119,7 +113,7 @@ export class FlatVectorSet {
     if (k < 1 || this.size === 0) return [];
     let scope: number | undefined;
     if (filter.scope !== undefined) {
-      scope = this.scopeIds.get(filter.scope);
+      scope = this.scopeLabels.get(filter.scope);
       if (scope === undefined) return [];
     }
     this.writeNormalised(0, query);
@@ -134,26 +128,6 @@ export class FlatVectorSet {
   private passes(slot: number, scope: number | undefined, filter: FlatVectorFilter): boolean {
     const time = this.times[slot]!;
     return (scope === undefined || this.scopes[slot] === scope) && (filter.from === undefined || time >= filter.from) && (filter.to === undefined || time <= filter.to);
-  }
-
-  private useScope(scope: string): number {
-    let id = this.scopeIds.get(scope);
-    if (id === undefined) {
-      id = this.freeScopes.pop() ?? this.scopeNames.length;
-      this.scopeIds.set(scope, id);
-      this.scopeNames[id] = scope;
-      this.scopeUses[id] = 0;
-    }
-    this.scopeUses[id] = this.scopeUses[id]! + 1;
-    return id;
-  }
-
-  private releaseScope(id: number): void {
-    const uses = this.scopeUses[id]! - 1;
-    this.scopeUses[id] = uses;
-    if (uses > 0) return;
-    this.scopeIds.delete(this.scopeNames[id]!);
-    this.freeScopes.push(id);
   }
 
   /** Writes `vector`, L2-normalised and zero-padded to the stride, at a byte offset. */

@@ -6,8 +6,6 @@ import { VectorMirrors, type VectorTable } from './vector-mirror.js';
 
 const MAX_DIMENSIONS = 8192;
 
-type TableInfo = VectorTable;
-
 /**
  * VectorIndex on sqlite-vec. `embeddings` (memory migration 0003) says which record each vector
  * belongs to and which embedder made it; the vectors live in one vec0 table per (kind, embedder,
@@ -18,7 +16,7 @@ type TableInfo = VectorTable;
  * table kept current from the vector journal (vector-mirror.ts), not the vec0 table itself.
  */
 export class SqliteVectorIndex implements VectorIndex {
-  private tables = new Map<string, TableInfo>();
+  private tables = new Map<string, VectorTable>();
   private readonly mirrors: VectorMirrors;
 
   constructor(private readonly database: SqliteDatabase) {
@@ -88,7 +86,7 @@ export class SqliteVectorIndex implements VectorIndex {
 
   async removeOtherEmbedders(embedder: string, options: { signal?: AbortSignal | undefined } = {}): Promise<number> {
     const removed = await this.database.write(() => {
-      const stale = this.database.statement('SELECT name, kind, embedder, dims FROM vector_tables WHERE embedder <> ?').all(embedder) as TableInfo[];
+      const stale = this.database.statement('SELECT name, kind, embedder, dims FROM vector_tables WHERE embedder <> ?').all(embedder) as VectorTable[];
       for (const table of stale) {
         this.database.connection.exec(`DROP TRIGGER IF EXISTS ${table.name}_delete; DROP TABLE IF EXISTS ${table.name};`);
         this.database.statement('DELETE FROM vector_tables WHERE name = ?').run(table.name);
@@ -101,7 +99,7 @@ export class SqliteVectorIndex implements VectorIndex {
   }
 
   /** The table for vectors of one kind, embedder and size, creating it (inside the caller's write). */
-  private ensureTable(kind: VectorKind, embedder: string, dims: number): TableInfo {
+  private ensureTable(kind: VectorKind, embedder: string, dims: number): VectorTable {
     const existing = this.findTable(kind, embedder, dims);
     if (existing !== undefined) return existing;
     if (!Number.isInteger(dims) || dims < 1 || dims > MAX_DIMENSIONS) {
@@ -122,18 +120,18 @@ export class SqliteVectorIndex implements VectorIndex {
         DELETE FROM ${name} WHERE rowid = old.id;
       END;`);
     this.database.statement('INSERT OR IGNORE INTO vector_tables (name, kind, embedder, dims) VALUES (?, ?, ?, ?)').run(name, kind, embedder, dims);
-    const table: TableInfo = { name, kind, embedder, dims };
+    const table: VectorTable = { name, kind, embedder, dims };
     this.tables.set(tableKey(kind, embedder, dims), table);
     return table;
   }
 
-  private findTable(kind: VectorKind, embedder: string, dims: number): TableInfo | undefined {
+  private findTable(kind: VectorKind, embedder: string, dims: number): VectorTable | undefined {
     const key = tableKey(kind, embedder, dims);
     const cached = this.tables.get(key);
     if (cached !== undefined) return cached;
     // Another process may have created it since.
     const found = this.database.read(
-      () => this.database.statement('SELECT name, kind, embedder, dims FROM vector_tables WHERE kind = ? AND embedder = ? AND dims = ?').get(kind, embedder, dims) as TableInfo | undefined,
+      () => this.database.statement('SELECT name, kind, embedder, dims FROM vector_tables WHERE kind = ? AND embedder = ? AND dims = ?').get(kind, embedder, dims) as VectorTable | undefined,
     );
     if (found !== undefined) this.tables.set(key, found);
     return found;

@@ -1,3 +1,4 @@
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { SqliteDatabase } from '../../storage/sqlite/database.js';
 import { Bm25Index, type Bm25Document } from '../search/bm25-index.js';
 import { ChangeJournal } from './change-journal.js';
@@ -110,7 +111,7 @@ export class TextMirror<Row extends { id: number }> {
       const last = rows.at(-1);
       if (last === undefined || rows.length < LOAD_PAGE) break;
       after = last.id;
-      await new Promise<void>((resolve) => setImmediate(resolve));
+      await yieldToEventLoop();
     }
     this.seq = seq;
     this.index = index;
