@@ -10,15 +10,23 @@ import type { NexusError } from '../errors/index.js';
 export class CallAbort {
   private controller: AbortController | undefined;
   private stopReason: NexusError | undefined;
+  private stoppedPromise: Promise<never> | undefined;
   private rejectStopped: ((reason: NexusError) => void) | undefined;
-  readonly stopped: Promise<never>;
 
-  constructor() {
-    this.stopped = new Promise<never>((_resolve, reject) => {
-      this.rejectStopped = reject;
-    });
-    // Nobody may be waiting when the call is stopped after it finished.
-    this.stopped.catch(() => undefined);
+  /**
+   * Rejects with the reason once the call is stopped (made on first use: a tool that answers
+   * synchronously is never waited for).
+   */
+  get stopped(): Promise<never> {
+    if (this.stoppedPromise === undefined) {
+      this.stoppedPromise = new Promise<never>((_resolve, reject) => {
+        this.rejectStopped = reject;
+      });
+      // Nobody may be waiting when the call is stopped after it finished.
+      this.stoppedPromise.catch(() => undefined);
+      if (this.stopReason !== undefined) this.rejectStopped?.(this.stopReason);
+    }
+    return this.stoppedPromise;
   }
 
   get signal(): AbortSignal {

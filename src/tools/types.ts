@@ -104,7 +104,11 @@ export interface Tool<Input = unknown> {
   source?: 'builtin' | 'plugin' | 'command-plugin' | 'workflow' | 'fixture';
   /** Whether a client may run it as an MCP task (`execution.taskSupport`); absent means forbidden. */
   taskSupport?: 'optional' | undefined;
-  execute(input: Input, context: ToolContext): Promise<ToolOutput>;
+  /**
+   * Runs the tool. A tool with nothing to wait for may return its output directly: the executor
+   * then skips the timeout and cancellation watch a promise needs.
+   */
+  execute(input: Input, context: ToolContext): ToolOutput | Promise<ToolOutput>;
 }
 
 /** Identity function that keeps a tool's input type tied to its zod schema. */

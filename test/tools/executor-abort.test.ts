@@ -3,7 +3,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { localPrincipal } from '../../src/auth/principal.js';
 import { NexusError } from '../../src/errors/index.js';
 import { detachedLink } from '../../src/tools/detached-link.js';
-import type { Tool } from '../../src/tools/types.js';
+import { z } from 'zod';
+import { TRACE_META_KEY } from '../../src/tools/executor.js';
+import { defineTool, type Tool, type ToolOutput } from '../../src/tools/types.js';
 import { startTestRuntime, type TestRuntime } from '../support/runtime.js';
 import { deferred, testTool } from '../support/tools.js';
 
@@ -69,19 +71,56 @@ describe('executor: call signals', () => {
     expect(codeOf(await waiting.reason)).toBe('CANCELLED');
   });
 
-  it('a call whose caller signal is already aborted ends CANCELLED', async () => {
-    await startWithWaitingTool('test.never');
+  it('a call whose caller signal is already aborted ends CANCELLED without running the tool', async () => {
+    const waiting = await startWithWaitingTool('test.never');
+    let ran = false;
+    void waiting.started.then(() => (ran = true));
     const result = await call('test.never', AbortSignal.abort());
     expect((result.structuredContent as { code: string }).code).toBe('CANCELLED');
+    await Promise.resolve();
+    expect(ran).toBe(false);
   });
 
-  it('leaves no listener on a long-lived caller signal once calls finish', async () => {
+  it('leaves no listener on a long-lived caller signal once calls finish, for tools that wait and ones that answer at once', async () => {
     harness = await startTestRuntime();
+    harness.runtime.tools.register(testTool('test.later', async () => new Promise((resolve) => setImmediate(() => resolve({ text: 'later' })))));
     const caller = new AbortController();
     for (let index = 0; index < 25; index += 1) {
-      const result = await call('echo', caller.signal, { text: `${index}` });
+      const result = await call(index % 2 === 0 ? 'echo' : 'test.later', caller.signal, index % 2 === 0 ? { text: `${index}` } : {});
       expect(result.isError).toBeUndefined();
     }
     expect(getEventListeners(caller.signal, 'abort')).toHaveLength(0);
+  });
+});
+
+describe('executor: tools that answer synchronously', () => {
+  function syncTool(name: string, body: () => ToolOutput): Tool {
+    return defineTool({ name, description: name, inputSchema: z.strictObject({}), execute: () => body() });
+  }
+
+  it('a returned output becomes the result; a thrown NexusError keeps its code; the trace id is attached either way', async () => {
+    harness = await startTestRuntime();
+    harness.runtime.tools.register(syncTool('test.sync_ok', () => ({ data: { answer: 42 } })));
+    harness.runtime.tools.register(
+      syncTool('test.sync_throws', () => {
+        throw new NexusError('INVALID_ARGUMENTS', 'not like that');
+      }),
+    );
+    const ok = await call('test.sync_ok');
+    expect(ok.structuredContent).toEqual({ answer: 42 });
+    expect(ok._meta?.[TRACE_META_KEY]).toEqual(expect.any(String));
+    const failed = await call('test.sync_throws');
+    expect(failed.isError).toBe(true);
+    expect(failed.structuredContent).toMatchObject({ code: 'INVALID_ARGUMENTS', message: 'not like that' });
+    expect(failed._meta?.[TRACE_META_KEY]).toEqual(expect.any(String));
+  });
+
+  it('a caller that already gave up is not answered by a synchronous tool either', async () => {
+    harness = await startTestRuntime();
+    let runs = 0;
+    harness.runtime.tools.register(syncTool('test.sync_count', () => ({ data: { runs: ++runs } })));
+    const result = await call('test.sync_count', AbortSignal.abort());
+    expect((result.structuredContent as { code: string }).code).toBe('CANCELLED');
+    expect(runs).toBe(0);
   });
 });

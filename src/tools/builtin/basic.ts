@@ -9,7 +9,7 @@ const echo = defineTool({
   inputSchema: z.strictObject({ text: z.string().describe('Text to return') }),
   outputSchema: z.object({ text: z.string() }),
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
-  async execute({ text }) {
+  execute({ text }) {
     return { text, data: { text } };
   },
 });
@@ -54,7 +54,7 @@ const getTime = defineTool({
   inputSchema: z.strictObject({ timezone: z.string().min(1).optional().describe('IANA time zone name, default UTC') }),
   outputSchema: z.object({ time: z.string(), timestamp: z.number().int(), timezone: z.string(), utc_offset: z.string() }),
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: false, openWorldHint: false },
-  async execute({ timezone }) {
+  execute({ timezone }) {
     const zone = timezone ?? 'UTC';
     if (!isValidTimeZone(zone)) {
       throw new NexusError('INVALID_ARGUMENTS', `Unknown time zone "${zone}" (use an IANA name such as "America/New_York")`, { details: { field: 'timezone' } });

@@ -19,7 +19,7 @@ const uuidGenerate = defineTool({
   inputSchema: z.strictObject({ count: z.number().int().min(0).default(1).describe(`How many (default 1, at most ${MAX_UUIDS})`) }),
   outputSchema: z.object({ uuids: z.array(z.string().uuid()), count: z.number().int() }),
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: false, openWorldHint: false },
-  async execute({ count }) {
+  execute({ count }) {
     const uuids = Array.from({ length: Math.min(count, MAX_UUIDS) }, () => randomUUID());
     const text = uuids.length === 1 ? (uuids[0] ?? '') : JSON.stringify(uuids, null, 2);
     return { text, data: { uuids, count: uuids.length } };
@@ -33,7 +33,7 @@ const base64Encode = defineTool({
   inputSchema: z.strictObject({ text: z.string().describe('Text to encode'), variant: variantArg }),
   outputSchema: z.object({ encoded: z.string(), bytes: z.number().int() }),
   annotations: READ_ONLY_LOCAL,
-  async execute({ text, variant }) {
+  execute({ text, variant }) {
     const bytes = Buffer.from(text, 'utf8');
     const encoded = encodeBase64(bytes, variant);
     return { text: encoded, data: { encoded, bytes: bytes.byteLength } };
@@ -53,7 +53,7 @@ const base64Decode = defineTool({
   }),
   outputSchema: z.object({ decoded: z.string(), encoding: z.enum(['utf8', 'hex']), bytes: z.number().int() }),
   annotations: READ_ONLY_LOCAL,
-  async execute({ encoded, variant, output_encoding: encoding }) {
+  execute({ encoded, variant, output_encoding: encoding }) {
     const bytes = decodeBase64Strict(encoded, variant);
     const decoded = encoding === 'hex' ? bytes.toString('hex') : decodeUtf8Strict(bytes, 'use output_encoding "hex" for binary data');
     return { text: decoded, data: { decoded, encoding, bytes: bytes.byteLength } };
@@ -70,7 +70,7 @@ const hashSha256 = defineTool({
   }),
   outputSchema: z.object({ hash: z.string().regex(/^[0-9a-f]{64}$/), algorithm: z.literal('sha256'), bytes: z.number().int() }),
   annotations: READ_ONLY_LOCAL,
-  async execute({ text, input_encoding: encoding }) {
+  execute({ text, input_encoding: encoding }) {
     const bytes = encoding === 'base64' ? decodeBase64Strict(text) : Buffer.from(text, 'utf8');
     const hash = createHash('sha256').update(bytes).digest('hex');
     return { text: hash, data: { hash, algorithm: 'sha256' as const, bytes: bytes.byteLength } };

@@ -19,7 +19,7 @@ const jsonParse = defineTool({
   inputSchema: z.strictObject({ text: z.string().describe('JSON text') }),
   outputSchema: z.object({ value: z.unknown(), type: z.enum(['object', 'array', 'string', 'number', 'boolean', 'null']) }),
   annotations: READ_ONLY_LOCAL,
-  async execute({ text }) {
+  execute({ text }) {
     const value = parseJsonStrict(text);
     return { text: JSON.stringify(value, null, 2), data: { value, type: typeOf(value) } };
   },

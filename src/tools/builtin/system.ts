@@ -59,7 +59,7 @@ function envGet(view: EnvView): Tool {
     inputSchema: z.strictObject({ key: z.string().min(1).describe('Variable name'), default: z.string().optional().describe('Value returned when the variable is not set') }),
     outputSchema: z.object({ key: z.string(), value: z.string().nullable(), found: z.boolean(), redacted: z.boolean() }),
     annotations: READ_ONLY_LOCAL,
-    async execute({ key, default: fallback }) {
+    execute({ key, default: fallback }) {
       if (!view.isAllowed(key)) {
         throw new NexusError('ENV_NOT_ALLOWED', `Environment variable "${key}" is not in security.env_allowlist`, { details: { key } });
       }
@@ -84,7 +84,7 @@ function envList(view: EnvView): Tool {
       variables: z.array(z.object({ key: z.string(), value: z.string().optional(), redacted: z.boolean().optional() })),
     }),
     annotations: READ_ONLY_LOCAL,
-    async execute({ prefix, show_values: showValues }) {
+    execute({ prefix, show_values: showValues }) {
       const variables = view
         .names()
         .filter((name) => prefix === undefined || name.startsWith(prefix))
@@ -125,7 +125,7 @@ function sysInfo(env: Readonly<Record<string, string | undefined>>): Tool {
       uptime_secs: z.number().int(),
     }),
     annotations: READ_ONLY_LOCAL,
-    async execute() {
+    execute() {
       const data = {
         os: RUST_OS[process.platform] ?? process.platform,
         arch: RUST_ARCH[process.arch] ?? process.arch,
