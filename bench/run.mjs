@@ -4,7 +4,7 @@
 // tables (support/report.mjs) and collects results for --json.
 //
 //   node bench/run.mjs [NAME...] [--spawns 7] [--calls 2000] [--concurrent-calls 4000]
-//                      [--concurrency 16] [--rounds 2] [--json FILE]
+//                      [--concurrency 16] [--rounds 2] [--warmup 2000] [--json FILE]
 // NAME selects sections by file name (e.g. `echo` runs echo.bench.mjs).
 
 import { existsSync, readdirSync } from 'node:fs';
@@ -24,6 +24,7 @@ const { values, positionals } = parseArgs({
     'concurrent-calls': { type: 'string', default: '4000' },
     concurrency: { type: 'string', default: '16' },
     rounds: { type: 'string', default: '2' },
+    warmup: { type: 'string', default: '2000' },
     json: { type: 'string' },
   },
 });
@@ -44,6 +45,7 @@ const options = {
   concurrentCalls: positiveInt('concurrent-calls'),
   concurrency: positiveInt('concurrency'),
   rounds: positiveInt('rounds'),
+  warmup: positiveInt('warmup'),
 };
 
 if (!existsSync(path.join(repoRoot, 'dist/bundle/nexus.js'))) {
