@@ -48,6 +48,7 @@ export async function run(report) {
     for (const transport of ['stdio', 'http']) {
       const connect = transport === 'stdio' ? connectStdio : connectHttp;
       const { result: measured, pinned } = await measureTransport({ connect, compared, options, spawnContext: { cwd: scratch, env } });
+      if (!pinned) report.note(`${transport}: taskset is not available, so the targeted p50 was measured unpinned (expect it to move between runs).`);
       for (const [metric, label, format, higherIsBetter] of [
         ['spawn_ms', 'spawn → initialized (median)', formatMs, false],
         ['startup_cpu_ms', 'server CPU until initialized', formatMs, false],

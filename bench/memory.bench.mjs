@@ -11,7 +11,8 @@
 // At each size checkpoint (1k, 5k, 10k, 100k; BENCH_MEMORY_MAX caps it, default 100000) the store
 // is bulk-loaded up to the size (Nexus: 16 calls in flight; server-memory: create_entities in
 // batches), Nexus's background embedding is awaited (polling the `status` every search returns),
-// then SAMPLES single stores and SAMPLES queries per search mode are timed. Nexus stores key-value
+// then SAMPLES single stores are timed, and SAMPLES queries per search mode, the search rows of
+// both servers taking turns of TURN_QUERIES queries (timedInTurns). Nexus stores key-value
 // items (memory.store) and, separately, conversation messages (memory.conversation.add); server-
 // memory stores one entity per text. server-memory rewrites its whole file on every write, so it
 // stops growing once one store takes longer than SLOW_STORE_MS (later sizes show "n/a"), and each
@@ -32,6 +33,8 @@ const CHECKPOINTS = [1_000, 5_000, 10_000, 100_000];
 const COMPARE_AT = 5_000;
 const SAMPLES = 200;
 const MIN_SAMPLES = 20;
+/** Queries a search row runs per turn in timedInTurns. */
+const TURN_QUERIES = 20;
 const PHASE_BUDGET_MS = 20_000;
 const SLOW_STORE_MS = 1_000;
 const BULK_CONCURRENCY = 16;
@@ -167,6 +170,39 @@ async function timed(pid, call, count) {
   return { p50: percentile(durations, 50), p95: percentile(durations, 95), n: durations.length, nonEmpty, cpuMs: (cpuMsOf(pid) - cpuBefore) / durations.length };
 }
 
+/**
+ * Times searches of both servers in turns of TURN_QUERIES queries per row, rows in rotation, so
+ * every row meets the same machine conditions (timing one server's phase after the other's let
+ * the VM's moods, not the servers, move their ratio by ±20%). Within a turn a row runs
+ * back-to-back, as a client searching repeatedly would. `rows` are `[who, key, pid, call]`; a row
+ * stops after PHASE_BUDGET_MS (not before MIN_SAMPLES). Returns `{ [who]: { [key]: stats } }`.
+ */
+async function timedInTurns(rows, count) {
+  const samples = rows.map(() => ({ durations: [], nonEmpty: 0, cpuMs: 0, ms: 0 }));
+  for (let from = 0; from < count; from += TURN_QUERIES) {
+    for (const [position, [, , pid, call]] of rows.entries()) {
+      const sample = samples[position];
+      if (sample.durations.length >= MIN_SAMPLES && sample.ms > PHASE_BUDGET_MS) continue;
+      const cpuBefore = cpuMsOf(pid);
+      for (let index = from; index < Math.min(count, from + TURN_QUERIES); index += 1) {
+        const started = performance.now();
+        const found = await call(index);
+        const ms = performance.now() - started;
+        sample.durations.push(ms);
+        sample.ms += ms;
+        if (found) sample.nonEmpty += 1;
+      }
+      sample.cpuMs += cpuMsOf(pid) - cpuBefore;
+    }
+  }
+  const result = {};
+  for (const [position, [who, key]] of rows.entries()) {
+    const { durations, nonEmpty, cpuMs } = samples[position];
+    (result[who] ??= {})[key] = { p50: percentile(durations, 50), p95: percentile(durations, 95), n: durations.length, nonEmpty, cpuMs: cpuMs / durations.length };
+  }
+  return result;
+}
+
 /** Runs `call(index)` for every index in [from, to) with `concurrency` in flight. */
 async function inParallel(from, to, concurrency, call) {
   if (to > from) await concurrent((offset) => call(from + offset), to - from, concurrency);
@@ -232,26 +268,34 @@ class NexusSubject {
     }
   }
 
-  async measure(queries) {
+  /** Timed single writes, then the wait until they are embedded (so searches see a settled index). */
+  async measureWrites() {
     const rows = {};
     rows['store'] = await timed(this.connection.pid, async (index) => (await this.store(this.items + index), true), SAMPLES);
     this.items += rows['store'].n;
     rows['message add'] = await timed(this.connection.pid, async (index) => (await this.add(this.messages + index), true), SAMPLES);
     this.messages += rows['message add'].n;
     await this.waitIndexed();
-    for (const mode of MODES) {
-      rows[`kv ${mode}`] = await timed(this.connection.pid, async (index) => {
-        const result = await callOk(this.client, 'memory.search', { query: queries[index], scope: 'kv', mode, k: 10 });
-        return result.structuredContent.count > 0;
-      }, queries.length);
-    }
-    for (const mode of MODES) {
-      rows[`messages ${mode}`] = await timed(this.connection.pid, async (index) => {
-        const result = await callOk(this.client, 'memory.conversation.search', { query: queries[index], mode, limit: 10 });
-        return result.structuredContent.count > 0;
-      }, queries.length);
-    }
     return rows;
+  }
+
+  /** The timed search rows, `[who, key, pid, call(index)]` (see timedInTurns). */
+  searches(queries) {
+    const { pid } = this.connection;
+    return [
+      ...MODES.map((mode) => [
+        'nexus',
+        `kv ${mode}`,
+        pid,
+        async (index) => (await callOk(this.client, 'memory.search', { query: queries[index], scope: 'kv', mode, k: 10 })).structuredContent.count > 0,
+      ]),
+      ...MODES.map((mode) => [
+        'nexus',
+        `messages ${mode}`,
+        pid,
+        async (index) => (await callOk(this.client, 'memory.conversation.search', { query: queries[index], mode, limit: 10 })).structuredContent.count > 0,
+      ]),
+    ];
   }
 }
 
@@ -283,16 +327,23 @@ class ReferenceSubject {
     this.entities = size;
   }
 
-  async measure(queries) {
+  async measureWrites() {
     const rows = {};
     rows['store'] = await timed(this.connection.pid, async (index) => (await callOk(this.client, 'create_entities', { entities: [this.entity(this.entities + index)] }), true), SAMPLES);
     this.entities += rows['store'].n;
-    rows['search_nodes'] = await timed(this.connection.pid, async (index) => {
-      const result = await callOk(this.client, 'search_nodes', { query: queries[index] });
-      return (result.structuredContent?.entities?.length ?? 0) > 0;
-    }, queries.length);
     if (rows['store'].p50 > SLOW_STORE_MS) this.stopped = `one store took ${formatMs(rows['store'].p50)} (p50) at ${this.entities} entities`;
     return rows;
+  }
+
+  searches(queries) {
+    return [
+      [
+        'reference',
+        'search_nodes',
+        this.connection.pid,
+        async (index) => ((await callOk(this.client, 'search_nodes', { query: queries[index] })).structuredContent?.entities?.length ?? 0) > 0,
+      ],
+    ];
   }
 }
 
@@ -328,14 +379,19 @@ export async function run(report) {
       await nexus.grow(size);
       const indexSeconds = await nexus.waitIndexed();
       report.note(`nexus @${size}: bulk ${formatRate(nexus.loaded.writes / nexus.loaded.seconds)} writes (16 in flight), embeddings caught up ${indexSeconds.toFixed(1)} s later`);
-      measured.nexus[size] = await nexus.measure(queries);
-      if (reference.stopped === undefined) {
+      measured.nexus[size] = await nexus.measureWrites();
+      // server-memory searches at this size only if it still grows (its searches would be timed at a smaller size).
+      const referenceSearches = reference.stopped === undefined;
+      if (referenceSearches) {
         await reference.grow(size);
         report.note(`server-memory @${size}: bulk ${formatRate(reference.loaded.writes / reference.loaded.seconds)} entities (batches of ${REFERENCE_BATCH})`);
-        measured.reference[size] = await reference.measure(queries);
+        measured.reference[size] = await reference.measureWrites();
       } else {
         report.note(`server-memory @${size}: n/a (stopped growing: ${reference.stopped})`);
       }
+      const searched = await timedInTurns([...nexus.searches(queries), ...(referenceSearches ? reference.searches(queries) : [])], queries.length);
+      Object.assign(measured.nexus[size], searched.nexus);
+      if (referenceSearches) Object.assign(measured.reference[size], searched.reference);
     }
     report.note(`RSS at the end: nexus ${formatBytes(rssOf(nexus.connection.pid))}, server-memory ${formatBytes(rssOf(reference.connection.pid))}`);
   } finally {

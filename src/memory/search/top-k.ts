@@ -31,7 +31,7 @@ export function topK(scores: SlotScores, k: number, accept: (slot: number) => bo
       if (scores[slot]! >= threshold) threshold = heap.offer(slot);
     }
   }
-  return Array.from(heap.slots.subarray(0, heap.size));
+  return heap.toArray();
 }
 
 /** A size-k min-heap of slots: its root is the worst slot held. */
@@ -62,6 +62,13 @@ class SlotHeap {
       this.siftUp();
     }
     return this.threshold();
+  }
+
+  /** The slots held (a plain loop: Array.from over a typed array goes through its iterator). */
+  toArray(): number[] {
+    const result = new Array<number>(this.size);
+    for (let index = 0; index < this.size; index += 1) result[index] = this.slots[index]!;
+    return result;
   }
 
   private threshold(): number {
