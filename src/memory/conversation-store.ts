@@ -31,7 +31,16 @@ export interface Message {
   readonly createdAt: number;
 }
 
-export type MessageAuthor = Pick<Message, 'seq' | 'role' | 'name'>;
+/** Who wrote a message, as a reader would call them: its name, else its role. */
+export interface MessageAuthor {
+  readonly seq: number;
+  readonly author: string;
+}
+
+/** A message's author as MessageAuthor names it. */
+export function authorOf(message: Pick<Message, 'role' | 'name'>): string {
+  return message.name ?? message.role;
+}
 
 export interface NewConversation {
   readonly tenant: string;
@@ -111,7 +120,7 @@ export interface ConversationStore {
   history(query: HistoryQuery): Promise<HistoryPage>;
   /** Messages among these seqs, in no particular order (search hydration). */
   messagesBySeq(tenant: string, seqs: readonly number[]): Promise<Message[]>;
-  /** Who wrote the messages among these seqs (role and name only), in no particular order (the hybrid author vote). */
+  /** Who wrote the messages among these seqs, in no particular order (the hybrid author vote). */
   authorsBySeq(tenant: string, seqs: readonly number[]): Promise<MessageAuthor[]>;
   /** Full-text matches over message index texts, best first (ids are seqs). */
   searchText(query: MessageTextQuery): Promise<TextHit[]>;

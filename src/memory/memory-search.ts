@@ -188,9 +188,8 @@ export class MemorySearch {
     // Few distinct authors write many messages: decide once per author.
     const verdicts = new Map<string, boolean>();
     const authored = fused.filter((entry) => {
-      const author = authors.get(entry.id);
-      if (author === undefined) return false;
-      const who = author.name ?? author.role;
+      const who = authors.get(entry.id)?.author;
+      if (who === undefined) return false;
       let verdict = verdicts.get(who);
       if (verdict === undefined) verdicts.set(who, (verdict = authorIsNamed(who, named)));
       return verdict;

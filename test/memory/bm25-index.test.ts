@@ -186,6 +186,27 @@ describe('Bm25Index ranks exactly as FTS5 bm25()', () => {
     expect(index.search(['note'], 100, { tenant: 't' })).toHaveLength(50);
   });
 
+  it("keeps each document's label for its tenant, through replacement, deletion and compaction", () => {
+    const index = new Bm25Index([1]);
+    const doc = (label: string | undefined, tenant = 't') => ({ columns: [['word']], tenant, scope: 's', time: 0, expiresAt: null, label });
+    index.set(1, doc('Caroline'));
+    index.set(2, doc(undefined));
+    index.set(3, doc('Caroline', 'other'));
+    expect(index.labelOf(1, 't')).toBe('Caroline');
+    expect(index.labelOf(2, 't')).toBeUndefined();
+    expect(index.labelOf(3, 't')).toBeUndefined();
+    expect(index.labelOf(3, 'other')).toBe('Caroline');
+    expect(index.labelOf(1, 'nobody')).toBeUndefined();
+    index.set(1, doc('Melanie'));
+    expect(index.labelOf(1, 't')).toBe('Melanie');
+    index.delete(3);
+    expect(index.labelOf(3, 'other')).toBeUndefined();
+    // Enough dead versions to compact: the live documents keep their labels through it.
+    for (let round = 0; round < 3000; round += 1) index.set(10 + (round % 20), doc(`speaker-${round}`));
+    for (let id = 10; id < 30; id += 1) expect(index.labelOf(id, 't')).toBe(`speaker-${2980 + id - 10}`);
+    expect(index.labelOf(1, 't')).toBe('Melanie');
+  });
+
   it('treats a document without tokens as absent, and an empty query as matching nothing', () => {
     const index = new Bm25Index([1, 0.5]);
     index.set(1, { columns: [[], []], tenant: 't', scope: 's', time: 0, expiresAt: null });

@@ -109,7 +109,7 @@ export function conversationStoreContract(name: string, create: () => StoreFixtu
       await conversation('c1');
       await conversation('c2');
       const early = await message('c1', 'We adopted a puppy named Rex', { timestamp: T0 + 1000 });
-      const late = await message('c1', 'The puppy chewed my shoes', { timestamp: T0 + 5000 });
+      const late = await message('c1', 'The puppy chewed my shoes', { timestamp: T0 + 5000, role: 'assistant', name: 'Rover' });
       const elsewhere = await message('c2', 'Adopting puppies is rewarding', { timestamp: T0 + 3000 });
       await message('c2', 'Nothing about pets', { timestamp: T0 + 4000 });
       const all = await store.searchText({ tenant: 'default', query: 'puppy adoption', limit: 10 });
@@ -120,8 +120,20 @@ export function conversationStoreContract(name: string, create: () => StoreFixtu
       const hydrated = await store.messagesBySeq('default', [late.seq, early.seq]);
       expect(hydrated.map((item) => item.content).sort()).toEqual(['The puppy chewed my shoes', 'We adopted a puppy named Rex']);
       const authors = await store.authorsBySeq('default', [late.seq, early.seq, 999_999]);
-      expect(authors.sort((left, right) => left.seq - right.seq)).toEqual(hydrated.map(({ seq, role, name }) => ({ seq, role, name })).sort((left, right) => left.seq - right.seq));
+      expect(authors.sort((left, right) => left.seq - right.seq)).toEqual(hydrated.map(({ seq, role, name }) => ({ seq, author: name ?? role })).sort((left, right) => left.seq - right.seq));
       expect(await store.authorsBySeq('acme', [late.seq])).toEqual([]);
+      expect(authors.find((author) => author.seq === late.seq)?.author).toBe('Rover');
+      // A store with an in-process text index answers from it once built; a message the index does
+      // not hold (no searchable word) is still found.
+      const wordless = await message('c1', '!!!', { timestamp: T0 + 6000, role: 'tool' });
+      await (store as { textIndexReady?: () => Promise<void> }).textIndexReady?.();
+      const fromIndex = await store.authorsBySeq('default', [late.seq, early.seq, wordless.seq, 999_999]);
+      expect(fromIndex.sort((left, right) => left.seq - right.seq)).toEqual([
+        { seq: early.seq, author: 'user' },
+        { seq: late.seq, author: 'Rover' },
+        { seq: wordless.seq, author: 'tool' },
+      ]);
+      expect(await store.authorsBySeq('acme', [late.seq, wordless.seq])).toEqual([]);
     });
 
     it('measures and deletes one tenant\'s conversations', async () => {

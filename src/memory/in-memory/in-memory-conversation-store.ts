@@ -1,5 +1,6 @@
 import { NexusError } from '../../errors/index.js';
 import {
+  authorOf,
   conversationNotFound,
   type Conversation,
   type ConversationListQuery,
@@ -120,7 +121,7 @@ export class InMemoryConversationStore implements ConversationStore {
   }
 
   async authorsBySeq(tenant: string, seqs: readonly number[]): Promise<MessageAuthor[]> {
-    return (await this.messagesBySeq(tenant, seqs)).map(({ seq, role, name }) => ({ seq, role, name }));
+    return (await this.messagesBySeq(tenant, seqs)).map((message) => ({ seq: message.seq, author: authorOf(message) }));
   }
 
   async searchText(query: MessageTextQuery): Promise<TextHit[]> {

@@ -13,6 +13,8 @@ const COUNT_MASK = (1 << COUNT_BITS) - 1;
 const INITIAL_SLOTS = 256;
 /** Dead slots tolerated before the postings are rebuilt without them (and at least as many as live ones). */
 const MIN_DEAD_TO_COMPACT = 1024;
+/** A slot's label number when its document has none. */
+const NO_LABEL = -1;
 
 export interface Bm25Document {
   /** The analysed tokens (stems) of each column, in column order. */
@@ -24,6 +26,11 @@ export interface Bm25Document {
   readonly time: number;
   /** When the record stops being returned (epoch ms); null: never. */
   readonly expiresAt: number | null;
+  /**
+   * A short text kept with the document and returned by `labelOf` (a message's author), so a
+   * caller that needs only that need not read the row. Interned: few distinct labels cost little.
+   */
+  readonly label?: string | undefined;
 }
 
 /** The query's own filters (tenant, scope, inclusive time range), plus: only documents not expired at `liveAt` (ms). */
@@ -63,12 +70,14 @@ export class Bm25Index {
   private slotScopes = new Int32Array(INITIAL_SLOTS);
   private slotTimes = new Float64Array(INITIAL_SLOTS);
   private slotExpiry = new Float64Array(INITIAL_SLOTS);
+  /** The document's label number, NO_LABEL without one. */
+  private slotLabels = new Int32Array(INITIAL_SLOTS);
   private readonly slotOf = new Map<number, number>();
   private readonly termIds = new Map<string, number>();
   private readonly postings: Postings[] = [];
   /** Term ids no live document uses any more, to be given to new terms. */
   private freeTerms: number[] = [];
-  /** Tenants and scopes, so filters compare numbers. */
+  /** Tenants, scopes and document labels, so filters compare numbers. */
   private readonly labels = new Labels();
   private liveDocuments = 0;
   private totalTokens = 0;
@@ -123,6 +132,7 @@ export class Bm25Index {
     this.slotScopes[slot] = this.labels.use(document.scope);
     this.slotTimes[slot] = document.time;
     this.slotExpiry[slot] = document.expiresAt ?? Number.POSITIVE_INFINITY;
+    this.slotLabels[slot] = document.label === undefined ? NO_LABEL : this.labels.use(document.label);
     this.slotOf.set(id, slot);
     for (const [term, packed] of counts) append(this.postings[term]!, slot, packed);
     this.liveDocuments += 1;
@@ -137,11 +147,20 @@ export class Bm25Index {
     this.slotAlive[slot] = 0;
     this.labels.release(this.slotTenants[slot]!);
     this.labels.release(this.slotScopes[slot]!);
+    if (this.slotLabels[slot] !== NO_LABEL) this.labels.release(this.slotLabels[slot]!);
     this.liveDocuments -= 1;
     this.totalTokens -= this.slotLengths[slot]!;
     this.deadSlots += 1;
     if (this.deadSlots >= MIN_DEAD_TO_COMPACT && this.deadSlots > this.liveDocuments) this.compact();
     return true;
+  }
+
+  /** The label of document `id` when it is indexed for `tenant` and has one. */
+  labelOf(id: number, tenant: string): string | undefined {
+    const slot = this.slotOf.get(id);
+    if (slot === undefined || this.slotTenants[slot] !== this.labels.get(tenant)) return undefined;
+    const label = this.slotLabels[slot]!;
+    return label === NO_LABEL ? undefined : this.labels.name(label);
   }
 
   clear(): void {
@@ -241,6 +260,7 @@ export class Bm25Index {
     this.slotScopes = resized(this.slotScopes, new Int32Array(capacity));
     this.slotTimes = resized(this.slotTimes, new Float64Array(capacity));
     this.slotExpiry = resized(this.slotExpiry, new Float64Array(capacity));
+    this.slotLabels = resized(this.slotLabels, new Int32Array(capacity));
     this.scores = new Float64Array(capacity);
     this.touched = new Int32Array(capacity);
   }
@@ -259,6 +279,7 @@ export class Bm25Index {
       this.slotScopes[next] = this.slotScopes[slot]!;
       this.slotTimes[next] = this.slotTimes[slot]!;
       this.slotExpiry[next] = this.slotExpiry[slot]!;
+      this.slotLabels[next] = this.slotLabels[slot]!;
       this.slotOf.set(this.slotIds[next]!, next);
       next += 1;
     }

@@ -19,6 +19,11 @@ export class Labels {
     return this.ids.get(text);
   }
 
+  /** The text of label `id` (which must be in use). */
+  name(id: number): string {
+    return this.names[id]!;
+  }
+
   /** Takes one use of `text` and returns its number. */
   use(text: string): number {
     let id = this.ids.get(text);

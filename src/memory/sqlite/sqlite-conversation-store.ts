@@ -2,6 +2,7 @@ import { NexusError } from '../../errors/index.js';
 import type { SqliteDatabase } from '../../storage/sqlite/database.js';
 import { ftsMatchExpression, indexTokens, searchTerms } from '../index-terms.js';
 import {
+  authorOf,
   conversationNotFound,
   type Conversation,
   type ConversationListQuery,
@@ -54,9 +55,12 @@ interface MessageTextRow {
   index_text: string | null;
   context_text: string | null;
   timestamp: number;
+  role: string;
+  name: string | null;
 }
 
-const TEXT_COLUMNS = 'm.seq AS id, m.tenant AS tenant, m.conversation_id AS conversation_id, m.index_text AS index_text, m.context_text AS context_text, m.timestamp AS timestamp';
+const TEXT_COLUMNS =
+  'm.seq AS id, m.tenant AS tenant, m.conversation_id AS conversation_id, m.index_text AS index_text, m.context_text AS context_text, m.timestamp AS timestamp, m.role AS role, m.name AS name';
 
 /** What the in-process full-text index holds of messages: the same two fields messages_fts holds. */
 const MESSAGE_TEXT: TextSource<MessageTextRow> = {
@@ -73,6 +77,8 @@ const MESSAGE_TEXT: TextSource<MessageTextRow> = {
           scope: row.conversation_id,
           time: row.timestamp,
           expiresAt: null,
+          // Messages are never edited, so the author the index keeps stays true (authorsBySeq).
+          label: authorOf(row),
         },
 };
 
@@ -193,13 +199,26 @@ export class SqliteConversationStore implements ConversationStore {
 
   async authorsBySeq(tenant: string, seqs: readonly number[]): Promise<MessageAuthor[]> {
     if (seqs.length === 0) return [];
+    // The in-process index keeps each message's author: ~100 lookups in SQL (the fused candidates
+    // of a hybrid search) took ~0.1 ms. Messages it does not hold (no searchable word, index not
+    // built yet, another tenant's) are read from the table.
+    const index = this.text.current();
+    const found: MessageAuthor[] = [];
+    const unknown: number[] = [];
+    for (const seq of seqs) {
+      const author = index?.labelOf(seq, tenant);
+      if (author === undefined) unknown.push(seq);
+      else found.push({ seq, author });
+    }
+    if (unknown.length === 0) return found;
     const rows = this.database.read(() =>
       this.database
         .statement('SELECT m.seq, m.role, m.name FROM json_each(@seqs) AS j CROSS JOIN messages AS m ON m.seq = j.value WHERE m.tenant = @tenant')
         .raw()
-        .all({ seqs: JSON.stringify(seqs), tenant }),
+        .all({ seqs: JSON.stringify(unknown), tenant }),
     ) as Array<[number, string, string | null]>;
-    return rows.map(([seq, role, name]) => ({ seq, role, name }));
+    for (const [seq, role, name] of rows) found.push({ seq, author: authorOf({ role, name }) });
+    return found;
   }
 
   async searchText(query: MessageTextQuery): Promise<TextHit[]> {
