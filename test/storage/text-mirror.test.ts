@@ -31,6 +31,12 @@ describe('full-text search index stays current', () => {
 
   const twoConnections = () => twoMemoryConnections(cleanups);
 
+  /** A kv store that searches, over one connection, and one that writes, over another. */
+  const readerAndWriter = () => {
+    const [first, second] = twoConnections();
+    return { reader: new SqliteKvStore(first), writer: new SqliteKvStore(second), writerDatabase: second };
+  };
+
   const keysOf = async (store: SqliteKvStore, query: string, extra: { tags?: string[]; namespace?: string; now?: number; limit?: number } = {}) => {
     const hits = await store.searchText({ tenant: 'default', query, limit: extra.limit ?? 10, now: extra.now ?? NOW, namespace: extra.namespace, tags: extra.tags });
     const items = await store.getByIds('default', hits.map((hit) => hit.id), 0);
@@ -56,9 +62,7 @@ describe('full-text search index stays current', () => {
   });
 
   it('sees items another connection adds, re-texts, expires and deletes', async () => {
-    const [first, second] = twoConnections();
-    const reader = new SqliteKvStore(first);
-    const writer = new SqliteKvStore(second);
+    const { reader, writer } = readerAndWriter();
     await writer.put(put('garden', 'tomatoes in the garden'));
     await reader.textIndexReady();
     expect(await keysOf(reader, 'tomatoes')).toEqual(['garden']);
@@ -129,9 +133,7 @@ describe('full-text search index stays current', () => {
   });
 
   it('rebuilds an index that fell behind the trimmed part of the journal, answering from FTS5 meanwhile', async () => {
-    const [first, second] = twoConnections();
-    const reader = new SqliteKvStore(first);
-    const writer = new SqliteKvStore(second);
+    const { reader, writer, writerDatabase: second } = readerAndWriter();
     await writer.put(put('old', 'an old forgotten note'));
     await reader.textIndexReady();
     expect(await keysOf(reader, 'forgotten')).toEqual(['old']);

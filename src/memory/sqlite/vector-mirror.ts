@@ -52,10 +52,10 @@ export class VectorMirrors {
       let mirror = this.mirrors.get(key);
       if (mirror === undefined) {
         mirror = { table, tenant, vectors: new FlatVectorSet(table.dims), seq: latest };
-        this.load(mirror, table, tenant);
+        this.load(mirror);
         this.mirrors.set(key, mirror);
       } else if (mirror.seq !== latest) {
-        this.catchUp(mirror, table, tenant, latest);
+        this.catchUp(mirror, latest);
       }
       return mirror.vectors;
     });
@@ -71,7 +71,7 @@ export class VectorMirrors {
     try {
       this.database.read(() => {
         const latest = this.journal.latest();
-        for (const mirror of this.mirrors.values()) if (mirror.seq !== latest) this.catchUp(mirror, mirror.table, mirror.tenant, latest);
+        for (const mirror of this.mirrors.values()) if (mirror.seq !== latest) this.catchUp(mirror, latest);
       });
     } catch {
       // The write is committed either way; the next search catches up (and reports what fails).
@@ -92,7 +92,8 @@ export class VectorMirrors {
     this.journal.trim();
   }
 
-  private load(mirror: Mirror, table: VectorTable, tenant: string): void {
+  private load(mirror: Mirror): void {
+    const { table, tenant } = mirror;
     mirror.vectors.clear();
     const rows = this.database
       .statement(`SELECT e.ref_id AS refId, v.embedding AS embedding, v.scope AS scope, v.ts AS ts FROM ${table.name} v JOIN embeddings e ON e.id = v.rowid WHERE v.tenant = ?`)
@@ -100,11 +101,12 @@ export class VectorMirrors {
     for (const row of rows) mirror.vectors.set(row.refId, floats(row.embedding), row.scope, row.ts);
   }
 
-  private catchUp(mirror: Mirror, table: VectorTable, tenant: string, latest: number): void {
+  private catchUp(mirror: Mirror, latest: number): void {
+    const { table, tenant } = mirror;
     if (!this.journal.covers(mirror.seq)) {
       // Entries this copy never saw were trimmed: start again from the table.
       mirror.seq = latest;
-      this.load(mirror, table, tenant);
+      this.load(mirror);
       return;
     }
     const entries = this.database
