@@ -18,6 +18,8 @@ export interface EmbeddingQueueOptions {
   vectors: VectorIndex;
   logger: Logger;
   batchSize: number;
+  /** How long the first queued job waits for others before its batch is embedded (default LINGER_MS). */
+  lingerMs?: number;
   /** Drops jobs whose record was deleted or re-texted while they waited (checked before storing). */
   stillCurrent(jobs: readonly EmbeddingJob[]): Promise<EmbeddingJob[]>;
 }
@@ -26,11 +28,21 @@ export interface EmbeddingQueueOptions {
 const MAX_EMBED_CHARS = 32_000;
 
 /**
+ * A batch waits this long after its first job. Draining at once ran the embedding and the vector
+ * write in the same turn as the store that queued the job, ahead of that store's own response,
+ * and gave a client storing one item at a time a one-job batch (one vector transaction) per
+ * store. A few milliseconds let the response go out first and let a burst share one batch, while
+ * a search still sees the item a moment later.
+ */
+export const LINGER_MS = 5;
+
+/**
  * Embeds stored texts in batches off the request path: a write enqueues and returns; a worker
  * drains the queue (one batch per embedder call) and upserts the vectors. A later job for the
  * same record replaces a waiting one. Failures are logged and counted — the records are picked up
- * again by the next backfill — and never reach the writer. `flush()` resolves when everything
- * queued so far is stored (tests, reindex, shutdown).
+ * again by the next backfill — and never reach the writer. A batch starts LINGER_MS after its
+ * first job, or as soon as it is full. `flush()` resolves when everything queued so far is stored
+ * (tests, reindex, shutdown), without the wait.
  */
 export class EmbeddingQueue {
   private readonly waiting = new Map<string, EmbeddingJob>();
@@ -40,6 +52,10 @@ export class EmbeddingQueue {
   private failedJobs = 0;
   private lastFailure: string | undefined;
   private skippedEmpty = 0;
+  /** Ends the linger of the batch being gathered, if one is. */
+  private startNow: (() => void) | undefined;
+  /** Jobs of the batch being embedded. */
+  private inFlight = 0;
 
   constructor(private readonly options: EmbeddingQueueOptions) {}
 
@@ -47,11 +63,12 @@ export class EmbeddingQueue {
     if (this.controller.signal.aborted) return;
     for (const job of jobs) this.waiting.set(`${job.kind}:${job.refId}`, job);
     if (this.waiting.size > 0) this.draining ??= this.drain();
+    if (this.waiting.size >= this.options.batchSize) this.startNow?.();
   }
 
   /** Jobs waiting or being embedded. */
   get pending(): number {
-    return this.waiting.size + (this.draining === undefined ? 0 : 1);
+    return this.waiting.size + this.inFlight;
   }
 
   /** Jobs whose embedding failed since start (retried by the next backfill); `last` clears on the next success. */
@@ -62,6 +79,7 @@ export class EmbeddingQueue {
   /** Resolves once every job queued before the call has been stored (or failed). */
   flush(): Promise<void> {
     if (this.draining === undefined) return Promise.resolve();
+    this.startNow?.();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
@@ -69,20 +87,39 @@ export class EmbeddingQueue {
   async close(): Promise<void> {
     this.controller.abort();
     this.waiting.clear();
+    this.startNow?.();
     await this.draining;
   }
 
   private async drain(): Promise<void> {
     try {
+      await this.linger();
       while (this.waiting.size > 0 && !this.controller.signal.aborted) {
         const batch = [...this.waiting.values()].slice(0, this.options.batchSize);
         for (const job of batch) this.waiting.delete(`${job.kind}:${job.refId}`);
-        await this.embedBatch(batch);
+        this.inFlight = batch.length;
+        try {
+          await this.embedBatch(batch);
+        } finally {
+          this.inFlight = 0;
+        }
       }
     } finally {
       this.draining = undefined;
       for (const resolve of this.idleWaiters.splice(0)) resolve();
     }
+  }
+
+  /** Waits LINGER_MS, or until startNow() (a full batch, flush, close). */
+  private linger(): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => this.startNow?.(), this.options.lingerMs ?? LINGER_MS);
+      this.startNow = () => {
+        clearTimeout(timer);
+        this.startNow = undefined;
+        resolve();
+      };
+    });
   }
 
   private async embedBatch(batch: readonly EmbeddingJob[]): Promise<void> {

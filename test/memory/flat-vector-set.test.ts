@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { assembleDotKernel, renderDotKernelModule } from '../../scripts/gen-dot-kernel.mjs';
 import { createKernelMemory, dotKernel, hasSimdKernel, strideFor } from '../../src/memory/search/dot-kernel.js';
 import { FlatVectorSet } from '../../src/memory/search/flat-vector-set.js';
 
@@ -39,6 +41,44 @@ describe('dot kernel', () => {
     dotKernel(memory, { simd: false })(0, stride * 4, count, stride, out);
     const plain = floats.slice(out / 4, out / 4 + count);
     for (let index = 0; index < count; index += 1) expect(simd[index]).toBeCloseTo(plain[index]!, 4);
+  });
+
+  it('scores every count (whole passes of four and the rest) without writing past the last score', () => {
+    const stride = strideFor(100);
+    const memory = createKernelMemory(2);
+    const floats = new Float32Array(memory.buffer);
+    const maxCount = 11;
+    for (let index = 0; index < (maxCount + 1) * stride; index += 1) floats[index] = Math.cos(index * 0.37);
+    const out = (maxCount + 1) * stride * 4;
+    const simd = dotKernel(memory);
+    for (let count = 0; count <= maxCount; count += 1) {
+      floats.fill(-99, out / 4, out / 4 + maxCount + 1);
+      simd(0, stride * 4, count, stride, out);
+      for (let index = 0; index < count; index += 1) {
+        let expected = 0;
+        for (let j = 0; j < stride; j += 1) expected += floats[j]! * floats[(index + 1) * stride + j]!;
+        expect(floats[out / 4 + index]).toBeCloseTo(expected, 4);
+      }
+      expect(floats[out / 4 + count]).toBe(-99);
+    }
+  });
+
+  it('gives equal vectors equal scores wherever they sit (in a pass of four or among the rest)', () => {
+    const stride = strideFor(100);
+    const count = 7;
+    const memory = createKernelMemory(1);
+    const floats = new Float32Array(memory.buffer);
+    const same = vector(3, stride);
+    floats.set(vector(4, stride), 0);
+    for (let index = 1; index <= count; index += 1) floats.set(same, index * stride);
+    const out = (count + 1) * stride * 4;
+    dotKernel(memory)(0, stride * 4, count, stride, out);
+    expect(new Set(floats.slice(out / 4, out / 4 + count)).size).toBe(1);
+  });
+
+  it('holds the bytes assembled from dot-kernel.wat (regenerate with `node scripts/gen-dot-kernel.mjs`)', async () => {
+    const generated = readFileSync(new URL('../../src/memory/search/dot-kernel-wasm.ts', import.meta.url), 'utf8');
+    expect(generated).toBe(renderDotKernelModule(await assembleDotKernel()));
   });
 });
 

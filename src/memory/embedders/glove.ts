@@ -34,6 +34,8 @@ export class GloveEmbedder implements Embedder {
   /** Aborts a table build still running at close(); one build is shared by every caller. */
   readonly #closing = new AbortController();
   #table: Promise<GloveTable> | undefined;
+  /** The table once loaded: embedding then skips the wait (its promise and abort listener) per call. */
+  #loaded: GloveTable | undefined;
 
   constructor(options: GloveEmbedderOptions) {
     this.#dataDir = options.dataDir;
@@ -44,16 +46,19 @@ export class GloveEmbedder implements Embedder {
    * warm up. A caller's signal stops its own wait, not the shared build.
    */
   async load(options: { signal?: AbortSignal } = {}): Promise<GloveTable> {
-    this.#table ??= loadGloveTable(this.#dataDir, { signal: this.#closing.signal }).catch((error: unknown) => {
-      // A failed build must not poison later attempts.
-      this.#table = undefined;
-      throw error;
-    });
+    this.#table ??= loadGloveTable(this.#dataDir, { signal: this.#closing.signal }).then(
+      (table) => (this.#loaded = table),
+      (error: unknown) => {
+        // A failed build must not poison later attempts.
+        this.#table = undefined;
+        throw error;
+      },
+    );
     return options.signal === undefined ? this.#table : untilAborted(this.#table, options.signal);
   }
 
   async embed(texts: readonly string[], options: { signal?: AbortSignal } = {}): Promise<Float32Array[]> {
-    const table = await this.load(options);
+    const table = this.#loaded ?? (await this.load(options));
     if (options.signal?.aborted) throw cancelled();
     return texts.map((text) => embedText(table, text));
   }

@@ -1,0 +1,2 @@
+export function assembleDotKernel(): Promise<Buffer>;
+export function renderDotKernelModule(bytes: Buffer): string;
