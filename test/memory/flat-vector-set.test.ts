@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { assembleDotKernel, renderDotKernelModule } from '../../scripts/gen-dot-kernel.mjs';
-import { createKernelMemory, dotKernel, hasSimdKernel, strideFor } from '../../src/memory/search/dot-kernel.js';
+import { createKernelMemory, dotKernel, hasSimdKernel, vectorBytesFor } from '../../src/memory/search/dot-kernel.js';
 import { FlatVectorSet } from '../../src/memory/search/flat-vector-set.js';
 
 /** A deterministic pseudo-random vector. */
@@ -25,55 +25,61 @@ function cosine(left: ArrayLike<number>, right: ArrayLike<number>): number {
   return dot / Math.sqrt(leftNorm * rightNorm);
 }
 
+/** A kernel memory holding a query (int16) and `count` int8 vectors with scales, filled deterministically. */
+function kernelFixture(count: number, vectorBytes: number) {
+  const memory = createKernelMemory(Math.ceil((2 * vectorBytes + count * (vectorBytes + 8) + 16) / 65_536) + 1);
+  const layout = { query: 0, vectors: 2 * vectorBytes, scales: 2 * vectorBytes + count * vectorBytes, out: 2 * vectorBytes + count * vectorBytes + count * 4 };
+  const query = new Int16Array(memory.buffer, layout.query, vectorBytes);
+  const vectors = new Int8Array(memory.buffer, layout.vectors, count * vectorBytes);
+  const scales = new Float32Array(memory.buffer, layout.scales, count);
+  for (let j = 0; j < vectorBytes; j += 1) query[j] = Math.round(32_767 * Math.sin(j * 1.7));
+  for (let index = 0; index < vectors.length; index += 1) vectors[index] = Math.round(127 * Math.cos(index * 0.37));
+  for (let index = 0; index < count; index += 1) scales[index] = 0.001 + index / 1000;
+  const run = (simd: boolean, n: number, queryScale: number): Float32Array => {
+    const out = new Float32Array(memory.buffer, layout.out, count + 1);
+    out.fill(-99);
+    dotKernel(memory, { simd })(layout.query, layout.vectors, n, vectorBytes, layout.scales, layout.out, queryScale);
+    expect(out[n]).toBe(-99);
+    return out.slice(0, n);
+  };
+  return { memory, layout, query, vectors, scales, run };
+}
+
 describe('dot kernel', () => {
-  it('has WebAssembly SIMD on this Node, and both kernels compute the same sums', () => {
+  it('has WebAssembly SIMD on this Node, pads vectors to whole 16-byte blocks', () => {
     expect(hasSimdKernel()).toBe(true);
-    const dimensions = 37;
-    const stride = strideFor(dimensions);
-    expect(stride).toBe(40);
-    const count = 50;
-    const memory = createKernelMemory(1);
-    const floats = new Float32Array(memory.buffer);
-    for (let index = 0; index < (count + 1) * stride; index += 1) floats[index] = index % stride < dimensions ? Math.sin(index) : 0;
-    const out = (count + 1) * stride * 4;
-    dotKernel(memory)(0, stride * 4, count, stride, out);
-    const simd = floats.slice(out / 4, out / 4 + count);
-    dotKernel(memory, { simd: false })(0, stride * 4, count, stride, out);
-    const plain = floats.slice(out / 4, out / 4 + count);
-    for (let index = 0; index < count; index += 1) expect(simd[index]).toBeCloseTo(plain[index]!, 4);
+    expect(vectorBytesFor(100)).toBe(112);
+    expect(vectorBytesFor(16)).toBe(16);
+    expect(vectorBytesFor(1)).toBe(16);
   });
 
-  it('scores every count (whole passes of four and the rest) without writing past the last score', () => {
-    const stride = strideFor(100);
-    const memory = createKernelMemory(2);
-    const floats = new Float32Array(memory.buffer);
-    const maxCount = 11;
-    for (let index = 0; index < (maxCount + 1) * stride; index += 1) floats[index] = Math.cos(index * 0.37);
-    const out = (maxCount + 1) * stride * 4;
-    const simd = dotKernel(memory);
-    for (let count = 0; count <= maxCount; count += 1) {
-      floats.fill(-99, out / 4, out / 4 + maxCount + 1);
-      simd(0, stride * 4, count, stride, out);
-      for (let index = 0; index < count; index += 1) {
-        let expected = 0;
-        for (let j = 0; j < stride; j += 1) expected += floats[j]! * floats[(index + 1) * stride + j]!;
-        expect(floats[out / 4 + index]).toBeCloseTo(expected, 4);
+  it('computes sum(int8 x int16) x scale x query scale, the same float32 in SIMD and JavaScript, for every count, writing nothing past it', () => {
+    const vectorBytes = vectorBytesFor(100);
+    const count = 11;
+    const fixture = kernelFixture(count, vectorBytes);
+    for (let n = 0; n <= count; n += 1) {
+      const simd = fixture.run(true, n, 0.25);
+      const plain = fixture.run(false, n, 0.25);
+      expect(Array.from(simd)).toEqual(Array.from(plain));
+      for (let index = 0; index < n; index += 1) {
+        let sum = 0;
+        for (let j = 0; j < vectorBytes; j += 1) sum += fixture.vectors[index * vectorBytes + j]! * fixture.query[j]!;
+        expect(simd[index]).toBe(Math.fround(Math.fround(Math.fround(sum) * fixture.scales[index]!) * 0.25));
       }
-      expect(floats[out / 4 + count]).toBe(-99);
     }
   });
 
-  it('gives equal vectors equal scores wherever they sit (in a pass of four or among the rest)', () => {
-    const stride = strideFor(100);
-    const count = 7;
-    const memory = createKernelMemory(1);
-    const floats = new Float32Array(memory.buffer);
-    const same = vector(3, stride);
-    floats.set(vector(4, stride), 0);
-    for (let index = 1; index <= count; index += 1) floats.set(same, index * stride);
-    const out = (count + 1) * stride * 4;
-    dotKernel(memory)(0, stride * 4, count, stride, out);
-    expect(new Set(floats.slice(out / 4, out / 4 + count)).size).toBe(1);
+  it('does not overflow up to the query magnitude FlatVectorSet allows (127 x the sum of |query| < 2^31)', () => {
+    const dimensions = 1024;
+    const vectorBytes = vectorBytesFor(dimensions);
+    const fixture = kernelFixture(5, vectorBytes);
+    // FlatVectorSet keeps the query's int16 magnitudes summing to at most 16,000,000.
+    fixture.query.fill(16_000_000 / dimensions);
+    fixture.vectors.fill(-127);
+    fixture.scales.fill(1);
+    const expected = Math.fround(-127 * 16_000_000);
+    expect(Array.from(fixture.run(true, 5, 1))).toEqual(Array(5).fill(expected));
+    expect(Array.from(fixture.run(false, 5, 1))).toEqual(Array(5).fill(expected));
   });
 
   it('holds the bytes assembled from dot-kernel.wat (regenerate with `node scripts/gen-dot-kernel.mjs`)', async () => {
@@ -102,6 +108,51 @@ describe('FlatVectorSet', () => {
       expect(set.search(query, 5, { scope: 'unknown' })).toEqual([]);
     });
   }
+
+  /** Brute-force exact top k (ties: lower id first). */
+  function exactTop(vectors: readonly Float32Array[], query: ArrayLike<number>, k: number, keep: (index: number) => boolean = () => true): number[] {
+    return vectors
+      .map((value, index) => ({ id: index + 1, similarity: cosine(value, query), index }))
+      .filter((hit) => keep(hit.index))
+      .sort((left, right) => right.similarity - left.similarity || left.id - right.id)
+      .slice(0, k)
+      .map((hit) => hit.id);
+  }
+
+  for (const simd of [true, false]) {
+    it(`stays exact where int8 cannot tell vectors apart: near-duplicates differing below its step (${simd ? 'SIMD' : 'JavaScript'} kernel)`, () => {
+      const dimensions = 64;
+      const set = new FlatVectorSet(dimensions, { simd });
+      const base = vector(7, dimensions);
+      // 400 near-copies of one vector (differences ~2e-4 after normalising: below int8's step of ~0.002,
+      // far above float32's precision) and 600 others.
+      const vectors = Array.from({ length: 1000 }, (_, index) => {
+        if (index % 5 === 0 || index % 5 === 3) return vector(10_000 + index, dimensions);
+        const noise = vector(20_000 + index, dimensions);
+        return Float32Array.from(base, (component, j) => component + 1e-3 * noise[j]!);
+      });
+      vectors.forEach((value, index) => set.set(index + 1, value, index % 2 === 0 ? 'even' : 'odd', index));
+      const other = vector(31_337, dimensions);
+      const query = Float32Array.from(base, (component, j) => component + 0.6 * other[j]!);
+      for (const k of [1, 10, 50]) expect(set.search(query, k).map((hit) => hit.id)).toEqual(exactTop(vectors, query, k));
+      expect(set.search(query, 25, { scope: 'odd' }).map((hit) => hit.id)).toEqual(exactTop(vectors, query, 25, (index) => index % 2 === 1));
+    });
+  }
+
+  it('stays exact for long vectors (3,072 dimensions), whose int16 query is scaled down to keep the sums in range', () => {
+    const dimensions = 3072;
+    const set = new FlatVectorSet(dimensions);
+    const vectors = Array.from({ length: 300 }, (_, index) => {
+      // Flat vectors (every component alike) make the largest sums; half of them near the query.
+      const value = vector(index, dimensions);
+      return index % 2 === 0 ? Float32Array.from(value, (component) => 1 + 0.05 * component) : value;
+    });
+    vectors.forEach((value, index) => set.set(index + 1, value, 's', index));
+    const query = new Float32Array(dimensions).fill(1);
+    const hits = set.search(query, 30);
+    expect(hits.map((hit) => hit.id)).toEqual(exactTop(vectors, query, 30));
+    expect(hits[0]!.similarity).toBeGreaterThan(0.99);
+  });
 
   it('replaces, deletes (moving the last vector into the hole) and ignores scale', () => {
     const set = new FlatVectorSet(3);

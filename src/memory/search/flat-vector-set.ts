@@ -1,5 +1,5 @@
 import type { VectorQuery } from '../vector-index.js';
-import { createKernelMemory, dotKernel, strideFor, WASM_PAGE_BYTES, type DotKernel, type WasmMemory } from './dot-kernel.js';
+import { createKernelMemory, dotKernel, vectorBytesFor, WASM_PAGE_BYTES, type DotKernel, type WasmMemory } from './dot-kernel.js';
 import { Labels } from './labels.js';
 import { topK } from './top-k.js';
 
@@ -12,22 +12,45 @@ export interface FlatVectorHit {
   readonly similarity: number;
 }
 
-const BYTES = 4;
+const FLOAT_BYTES = 4;
 const INITIAL_CAPACITY = 256;
+/** Largest magnitude of a stored int8 component. */
+const INT8_MAX = 127;
+/** Largest magnitude of a query int16 component. */
+const INT16_MAX = 32_767;
+/**
+ * Bound on the sum of the query's int16 magnitudes: each of the kernel's int32 lanes adds
+ * products of at most 127 × |query[j]|, so keeping 127 × this under 2^31 rules out overflow.
+ */
+const QUERY_L1_LIMIT = 16_000_000;
+/**
+ * Candidates beyond k rescored from float32 in the first round. On GloVe vectors (5,000 × 100) the
+ * int8 error bound leaves a handful of vectors near the k-th score to check: a few extra here, and
+ * the second round rescores only what the bound cannot rule out (~k + 14 vectors in all).
+ */
+const EXTRA_CANDIDATES = 8;
+/** Float32 rounding in the approximate scores, on top of the quantisation bound. */
+const ROUNDING_SLACK = 1e-5;
 
 /**
- * Exact cosine nearest-neighbour search over vectors held in one flat block of memory: every
- * search scores every vector (SIMD dot products, see dot-kernel.ts) and keeps the best k. Exact,
- * like the sqlite-vec scan it stands in for, and 10–20× faster at the sizes memory holds (no
- * SQL row machinery, no per-chunk top-k merge). Vectors are normalised when stored, so a dot
- * product is the cosine. Each vector has an id (unique in the set), a scope and a timestamp for
- * filtering.
+ * Exact cosine nearest-neighbour search over vectors held in flat blocks of memory: every search
+ * scores every vector and keeps the best k. Exact, like the sqlite-vec scan it stands in for, and
+ * 10-20x faster at the sizes memory holds (no SQL row machinery, no per-chunk top-k merge).
+ * Vectors are normalised when stored, so a dot product is the cosine. Each vector has an id
+ * (unique in the set), a scope and a timestamp for filtering.
  *
- * Layout in the kernel's memory: [query: stride][vectors: capacity × stride][scores: capacity].
+ * Two copies of each vector: float32 (for exact scores) and int8 with a float32 scale, which the
+ * SIMD kernel scans (dot-kernel.ts: a quarter of the bytes, which is what a scan costs once the
+ * vectors have left the CPU caches). A search scores everything in int8, rescores the best
+ * k + 8 candidates in float32, then rescores every other vector the int8 error bound cannot rule
+ * out of the top k; so the answer is the exact one.
+ *
+ * Layout in the kernel's memory: [query: int16 x vectorBytes][vectors: capacity x vectorBytes
+ * int8][scales: capacity float32][scores: capacity float32].
  */
 export class FlatVectorSet {
   readonly dimensions: number;
-  private readonly stride: number;
+  private readonly vectorBytes: number;
   private readonly memory: WasmMemory;
   private readonly kernel: DotKernel;
   private capacity = 0;
@@ -35,13 +58,17 @@ export class FlatVectorSet {
   private ids = new Float64Array(0);
   private scopes = new Int32Array(0);
   private times = new Float64Array(0);
+  /** The normalised float32 vectors, `dimensions` per slot. */
+  private exact = new Float32Array(0);
+  /** The largest component magnitude of any vector stored since the last clear (bounds the int8 error). */
+  private largestComponent = 0;
   private readonly slots = new Map<number, number>();
   private readonly scopeLabels = new Labels();
 
   constructor(dimensions: number, options: { simd?: boolean } = {}) {
     if (!Number.isInteger(dimensions) || dimensions < 1) throw new RangeError(`dimensions must be a positive integer, got ${dimensions}`);
     this.dimensions = dimensions;
-    this.stride = strideFor(dimensions);
+    this.vectorBytes = vectorBytesFor(dimensions);
     this.memory = createKernelMemory(1);
     this.kernel = dotKernel(this.memory, options);
     this.reserve(INITIAL_CAPACITY);
@@ -76,7 +103,7 @@ export class FlatVectorSet {
     }
     this.scopes[slot] = scopeId;
     this.times[slot] = timestamp;
-    this.writeNormalised(this.vectorOffset(slot), vector);
+    this.store(slot, vector);
   }
 
   /** Removes the vector of `id`; false when there was none. */
@@ -87,10 +114,11 @@ export class FlatVectorSet {
     this.scopeLabels.release(this.scopes[slot]!);
     const last = this.size - 1;
     if (slot !== last) {
-      // The last vector moves into the hole, so the block stays dense.
-      const floats = new Float32Array(this.memory.buffer);
-      const from = this.vectorOffset(last) / BYTES;
-      floats.copyWithin(this.vectorOffset(slot) / BYTES, from, from + this.stride);
+      // The last vector moves into the hole, so the blocks stay dense.
+      const bytes = new Uint8Array(this.memory.buffer);
+      bytes.copyWithin(this.vectorOffset(slot), this.vectorOffset(last), this.vectorOffset(last) + this.vectorBytes);
+      this.scales()[slot] = this.scales()[last]!;
+      this.exact.copyWithin(slot * this.dimensions, last * this.dimensions, (last + 1) * this.dimensions);
       const movedId = this.ids[last]!;
       this.ids[slot] = movedId;
       this.scopes[slot] = this.scopes[last]!;
@@ -105,6 +133,7 @@ export class FlatVectorSet {
     this.slots.clear();
     this.scopeLabels.clear();
     this.size = 0;
+    this.largestComponent = 0;
   }
 
   /** The `k` vectors most similar to `query` that pass the filter, most similar first (ties: lower id first). */
@@ -116,13 +145,44 @@ export class FlatVectorSet {
       scope = this.scopeLabels.get(filter.scope);
       if (scope === undefined) return [];
     }
-    this.writeNormalised(0, query);
+    const normalised = normalise(query);
+    const { scale: queryScale, errorBound } = this.writeQuery(normalised);
     const scoresOffset = this.scoresOffset();
-    this.kernel(0, this.vectorOffset(0), this.size, this.stride, scoresOffset);
-    const scores = new Float32Array(this.memory.buffer, scoresOffset, this.size);
+    this.kernel(0, this.vectorOffset(0), this.size, this.vectorBytes, this.scalesOffset(), scoresOffset, queryScale);
+    const approximate = new Float32Array(this.memory.buffer, scoresOffset, this.size);
     const accept = scope === undefined && filter.from === undefined && filter.to === undefined ? () => true : (slot: number) => this.passes(slot, scope, filter);
-    const best = topK(scores, k, accept, { order: this.ids });
-    return best.map((slot) => ({ id: this.ids[slot]!, similarity: scores[slot]! })).sort((left, right) => right.similarity - left.similarity || left.id - right.id);
+
+    const wanted = k + EXTRA_CANDIDATES;
+    const candidates = topK(approximate, wanted, accept, { order: this.ids });
+    let hits = this.rescore(candidates, normalised);
+    if (candidates.length === wanted) {
+      // A vector left out scores at most its approximate score + errorBound exactly; it can beat
+      // the k-th exact score only if its approximate score reaches that score − errorBound.
+      const floor = hits[k - 1]!.similarity - errorBound;
+      let lowestTaken = Number.POSITIVE_INFINITY;
+      for (const slot of candidates) lowestTaken = Math.min(lowestTaken, approximate[slot]!);
+      if (lowestTaken >= floor) {
+        const taken = new Uint8Array(this.size);
+        for (const slot of candidates) taken[slot] = 1;
+        const more: number[] = [];
+        for (let slot = 0; slot < this.size; slot += 1) {
+          if (approximate[slot]! >= floor && taken[slot] === 0 && accept(slot)) more.push(slot);
+        }
+        hits = [...hits, ...this.rescore(more, normalised)].sort(bySimilarity);
+      }
+    }
+    return hits.slice(0, k);
+  }
+
+  /** Exact cosine similarities of `slots`, best first (ties: lower id first). */
+  private rescore(slots: readonly number[], query: Float64Array): FlatVectorHit[] {
+    const { dimensions, exact } = this;
+    const hits = slots.map((slot) => {
+      let sum = 0;
+      for (let j = 0, base = slot * dimensions; j < dimensions; j += 1) sum += exact[base + j]! * query[j]!;
+      return { id: this.ids[slot]!, similarity: sum };
+    });
+    return hits.sort(bySimilarity);
   }
 
   private passes(slot: number, scope: number | undefined, filter: FlatVectorFilter): boolean {
@@ -130,37 +190,93 @@ export class FlatVectorSet {
     return (scope === undefined || this.scopes[slot] === scope) && (filter.from === undefined || time >= filter.from) && (filter.to === undefined || time <= filter.to);
   }
 
-  /** Writes `vector`, L2-normalised and zero-padded to the stride, at a byte offset. */
-  private writeNormalised(offset: number, vector: ArrayLike<number>): void {
-    let norm = 0;
-    for (let j = 0; j < this.dimensions; j += 1) norm += vector[j]! * vector[j]!;
-    const scale = norm > 0 ? 1 / Math.sqrt(norm) : 0;
-    const target = new Float32Array(this.memory.buffer, offset, this.stride);
-    for (let j = 0; j < this.dimensions; j += 1) target[j] = vector[j]! * scale;
-    target.fill(0, this.dimensions);
+  /** Stores `vector` at `slot`: normalised as float32, and as int8 with its scale. */
+  private store(slot: number, vector: ArrayLike<number>): void {
+    const normalised = normalise(vector);
+    const { dimensions } = this;
+    const exact = this.exact.subarray(slot * dimensions, (slot + 1) * dimensions);
+    exact.set(normalised);
+    let largest = 0;
+    for (let j = 0; j < dimensions; j += 1) largest = Math.max(largest, Math.abs(exact[j]!));
+    // int8 = round(component / step), step = largest / 127: the largest component maps to ±127.
+    const step = largest / INT8_MAX;
+    const int8 = new Int8Array(this.memory.buffer, this.vectorOffset(slot), this.vectorBytes);
+    for (let j = 0; j < dimensions; j += 1) int8[j] = step === 0 ? 0 : Math.round(exact[j]! / step);
+    int8.fill(0, dimensions);
+    this.scales()[slot] = step;
+    this.largestComponent = Math.max(this.largestComponent, largest);
+  }
+
+  /**
+   * Writes the normalised query as int16 and returns its scale (int16 → float) and the bound on
+   * |approximate − exact| score for this query over any stored vector.
+   */
+  private writeQuery(query: Float64Array): { scale: number; errorBound: number } {
+    let largest = 0;
+    let l1 = 0;
+    for (const component of query) {
+      largest = Math.max(largest, Math.abs(component));
+      l1 += Math.abs(component);
+    }
+    const int16 = new Int16Array(this.memory.buffer, 0, this.vectorBytes);
+    int16.fill(0);
+    if (largest === 0) return { scale: 0, errorBound: ROUNDING_SLACK };
+    const factor = Math.min(INT16_MAX / largest, (QUERY_L1_LIMIT - this.dimensions) / l1);
+    for (let j = 0; j < this.dimensions; j += 1) int16[j] = Math.round(query[j]! * factor);
+    // |v·q − v'·q'| ≤ |v − v'|∞ ‖q‖₁ + ‖v'‖₁ |q − q'|∞ with |v − v'|∞ ≤ step/2 (step ≤ largest/127),
+    // ‖v'‖₁ ≤ √d + d·step/2 and |q − q'|∞ ≤ 1/(2·factor).
+    const halfStep = this.largestComponent / INT8_MAX / 2;
+    const errorBound = halfStep * l1 + (Math.sqrt(this.dimensions) + this.dimensions * halfStep) / (2 * factor) + ROUNDING_SLACK;
+    return { scale: 1 / factor, errorBound };
   }
 
   private vectorOffset(slot: number): number {
-    return (1 + slot) * this.stride * BYTES;
+    return 2 * this.vectorBytes + slot * this.vectorBytes;
   }
 
-  private scoresOffset(): number {
+  private scalesOffset(): number {
     return this.vectorOffset(this.capacity);
   }
 
-  /** Room for `capacity` vectors: grows the memory (vectors stay in place) and the metadata arrays. */
+  private scoresOffset(): number {
+    return this.scalesOffset() + this.capacity * FLOAT_BYTES;
+  }
+
+  private scales(): Float32Array {
+    return new Float32Array(this.memory.buffer, this.scalesOffset(), this.capacity);
+  }
+
+  /** Room for `capacity` vectors: grows the memory (vectors stay in place, the scales move up) and the other arrays. */
   private reserve(capacity: number): void {
-    const needed = this.vectorOffset(capacity) + capacity * BYTES;
+    const oldScales = this.scalesOffset();
+    const oldCapacity = this.capacity;
+    const needed = 2 * this.vectorBytes + capacity * this.vectorBytes + 2 * capacity * FLOAT_BYTES;
     const missing = needed - this.memory.buffer.byteLength;
     if (missing > 0) this.memory.grow(Math.ceil(missing / WASM_PAGE_BYTES));
+    this.capacity = capacity;
+    new Uint8Array(this.memory.buffer).copyWithin(this.scalesOffset(), oldScales, oldScales + oldCapacity * FLOAT_BYTES);
     this.ids = grown(this.ids, new Float64Array(capacity));
     this.scopes = grown(this.scopes, new Int32Array(capacity));
     this.times = grown(this.times, new Float64Array(capacity));
-    this.capacity = capacity;
+    this.exact = grown(this.exact, new Float32Array(capacity * this.dimensions));
   }
 }
 
-function grown<T extends Float64Array | Int32Array>(old: T, next: T): T {
+/** `vector` scaled to length 1 (all zeros stays all zeros), in float64. */
+function normalise(vector: ArrayLike<number>): Float64Array {
+  let norm = 0;
+  for (let j = 0; j < vector.length; j += 1) norm += vector[j]! * vector[j]!;
+  const scale = norm > 0 ? 1 / Math.sqrt(norm) : 0;
+  const result = new Float64Array(vector.length);
+  for (let j = 0; j < vector.length; j += 1) result[j] = vector[j]! * scale;
+  return result;
+}
+
+function bySimilarity(left: FlatVectorHit, right: FlatVectorHit): number {
+  return right.similarity - left.similarity || left.id - right.id;
+}
+
+function grown<T extends Float64Array | Int32Array | Float32Array>(old: T, next: T): T {
   next.set(old);
   return next;
 }
