@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { assembleDotKernel, renderDotKernelModule } from '../../scripts/gen-dot-kernel.mjs';
-import { createKernelMemory, dotKernel, hasSimdKernel, vectorBytesFor } from '../../src/memory/search/dot-kernel.js';
+import { createKernelMemory, hasSimdKernel, vectorBytesFor, vectorKernel } from '../../src/memory/search/dot-kernel.js';
 import { FlatVectorSet } from '../../src/memory/search/flat-vector-set.js';
 
 /** A deterministic pseudo-random vector. */
@@ -38,7 +38,7 @@ function kernelFixture(count: number, vectorBytes: number) {
   const run = (simd: boolean, n: number, queryScale: number): Float32Array => {
     const out = new Float32Array(memory.buffer, layout.out, count + 1);
     out.fill(-99);
-    dotKernel(memory, { simd })(layout.query, layout.vectors, n, vectorBytes, layout.scales, layout.out, queryScale);
+    vectorKernel(memory, { simd }).dots(layout.query, layout.vectors, n, vectorBytes, layout.scales, layout.out, queryScale);
     expect(out[n]).toBe(-99);
     return out.slice(0, n);
   };
@@ -80,6 +80,23 @@ describe('dot kernel', () => {
     const expected = Math.fround(-127 * 16_000_000);
     expect(Array.from(fixture.run(true, 5, 1))).toEqual(Array(5).fill(expected));
     expect(Array.from(fixture.run(false, 5, 1))).toEqual(Array(5).fill(expected));
+  });
+
+  it('lists the scores at or above a floor, in order, the same in SIMD and JavaScript, for every count', () => {
+    const memory = createKernelMemory(1);
+    const scores = new Float32Array(memory.buffer, 0, 11);
+    scores.set([0.5, -1, 0.25, 0.5, 0.75, 0.1, 0.5, 0.9, -0.5, 0.5, 0.3]);
+    const out = 64;
+    for (const simd of [true, false]) {
+      const { above } = vectorKernel(memory, { simd });
+      for (let count = 0; count <= scores.length; count += 1) {
+        const found = above(0, count, 0.5, out);
+        const expected = Array.from(scores.subarray(0, count).entries()).filter(([, score]) => score >= 0.5).map(([index]) => index);
+        expect(Array.from(new Int32Array(memory.buffer, out, found))).toEqual(expected);
+      }
+      expect(above(0, 11, 2, out)).toBe(0);
+      expect(above(0, 11, -2, out)).toBe(11);
+    }
   });
 
   it('holds the bytes assembled from dot-kernel.wat (regenerate with `node scripts/gen-dot-kernel.mjs`)', async () => {

@@ -86,33 +86,55 @@ function simdModule(): object | null {
   return compiled;
 }
 
+/** Indices i < count with scores[i] >= floor, written as int32 at `outOffset` in order; returns how many. */
+export type AboveKernel = (scoresOffset: number, count: number, floor: number, outOffset: number) => number;
+
+/** The kernel's two functions over one memory. */
+export interface VectorKernel {
+  readonly dots: DotKernel;
+  readonly above: AboveKernel;
+}
+
 /**
- * A dot-product kernel over `memory`: WebAssembly SIMD when available (unless `simd` is false),
- * else plain JavaScript. Both read the memory's current buffer on every call, so the memory may
- * grow between calls.
+ * The kernel over `memory`: WebAssembly SIMD when available (unless `simd` is false), else plain
+ * JavaScript computing the same values. Both read the memory's current buffer on every call, so
+ * the memory may grow between calls.
  */
-export function dotKernel(memory: WasmMemory, options: { simd?: boolean } = {}): DotKernel {
+export function vectorKernel(memory: WasmMemory, options: { simd?: boolean } = {}): VectorKernel {
   const module = options.simd === false ? null : simdModule();
   if (module !== null && typeof WebAssembly === 'object') {
-    const instance = new WebAssembly.Instance(module, { env: { memory } });
-    const dots = instance.exports['dots'] as DotKernel;
-    return (queryOffset, vectorsOffset, count, vectorBytes, scalesOffset, outOffset, queryScale) => {
-      if (count > 0) dots(queryOffset, vectorsOffset, count, vectorBytes, scalesOffset, outOffset, queryScale);
+    const { exports } = new WebAssembly.Instance(module, { env: { memory } });
+    const dots = exports['dots'] as DotKernel;
+    return {
+      dots: (queryOffset, vectorsOffset, count, vectorBytes, scalesOffset, outOffset, queryScale) => {
+        if (count > 0) dots(queryOffset, vectorsOffset, count, vectorBytes, scalesOffset, outOffset, queryScale);
+      },
+      above: exports['above'] as AboveKernel,
     };
   }
-  return (queryOffset, vectorsOffset, count, vectorBytes, scalesOffset, outOffset, queryScale) => {
-    const { buffer } = memory;
-    const query = new Int16Array(buffer, queryOffset, vectorBytes);
-    const vectors = new Int8Array(buffer, vectorsOffset, count * vectorBytes);
-    const scales = new Float32Array(buffer, scalesOffset, count);
-    const out = new Float32Array(buffer, outOffset, count);
-    const scale = Math.fround(queryScale);
-    for (let index = 0, base = 0; index < count; index += 1, base += vectorBytes) {
-      let sum = 0;
-      for (let j = 0; j < vectorBytes; j += 1) sum += vectors[base + j]! * query[j]!;
-      // The same float32 steps as the kernel: convert, times the vector's scale, times the query's.
-      out[index] = Math.fround(Math.fround(sum) * scales[index]!) * scale;
-    }
+  return {
+    dots(queryOffset, vectorsOffset, count, vectorBytes, scalesOffset, outOffset, queryScale) {
+      const { buffer } = memory;
+      const query = new Int16Array(buffer, queryOffset, vectorBytes);
+      const vectors = new Int8Array(buffer, vectorsOffset, count * vectorBytes);
+      const scales = new Float32Array(buffer, scalesOffset, count);
+      const out = new Float32Array(buffer, outOffset, count);
+      const scale = Math.fround(queryScale);
+      for (let index = 0, base = 0; index < count; index += 1, base += vectorBytes) {
+        let sum = 0;
+        for (let j = 0; j < vectorBytes; j += 1) sum += vectors[base + j]! * query[j]!;
+        // The same float32 steps as the kernel: convert, times the vector's scale, times the query's.
+        out[index] = Math.fround(Math.fround(sum) * scales[index]!) * scale;
+      }
+    },
+    above(scoresOffset, count, floor, outOffset) {
+      const scores = new Float32Array(memory.buffer, scoresOffset, count);
+      const out = new Int32Array(memory.buffer, outOffset, count);
+      const limit = Math.fround(floor);
+      let found = 0;
+      for (let index = 0; index < count; index += 1) if (scores[index]! >= limit) out[found++] = index;
+      return found;
+    },
   };
 }
 

@@ -111,4 +111,44 @@
         (local.set $scales (i32.add (local.get $scales) (i32.const 4)))
         (local.set $out (i32.add (local.get $out) (i32.const 4)))
         (local.set $n (i32.sub (local.get $n) (i32.const 1)))
-        (br $one)))))
+        (br $one))))
+
+  ;; above(scores, n, floor, out) writes the indices i < n with scores[i] >= floor (float32) as
+  ;; int32 at out, in order, and returns how many. FlatVectorSet's second round asks it for the
+  ;; few vectors near the k-th score; comparing four scores per instruction and skipping groups
+  ;; with none keeps the pass over every score short.
+  (func (export "above") (param $scores i32) (param $n i32) (param $floor f32) (param $out i32) (result i32)
+    (local $i i32) (local $count i32) (local $mask i32) (local $limit v128)
+    (local.set $limit (f32x4.splat (local.get $floor)))
+    ;; groups of four
+    (block $done4
+      (loop $four
+        (br_if $done4 (i32.gt_u (i32.add (local.get $i) (i32.const 4)) (local.get $n)))
+        (local.set $mask (i32x4.bitmask (f32x4.ge (v128.load (i32.add (local.get $scores) (i32.shl (local.get $i) (i32.const 2)))) (local.get $limit))))
+        (if (local.get $mask)
+          (then
+            (if (i32.and (local.get $mask) (i32.const 1)) (then
+              (i32.store (i32.add (local.get $out) (i32.shl (local.get $count) (i32.const 2))) (local.get $i))
+              (local.set $count (i32.add (local.get $count) (i32.const 1)))))
+            (if (i32.and (local.get $mask) (i32.const 2)) (then
+              (i32.store (i32.add (local.get $out) (i32.shl (local.get $count) (i32.const 2))) (i32.add (local.get $i) (i32.const 1)))
+              (local.set $count (i32.add (local.get $count) (i32.const 1)))))
+            (if (i32.and (local.get $mask) (i32.const 4)) (then
+              (i32.store (i32.add (local.get $out) (i32.shl (local.get $count) (i32.const 2))) (i32.add (local.get $i) (i32.const 2)))
+              (local.set $count (i32.add (local.get $count) (i32.const 1)))))
+            (if (i32.and (local.get $mask) (i32.const 8)) (then
+              (i32.store (i32.add (local.get $out) (i32.shl (local.get $count) (i32.const 2))) (i32.add (local.get $i) (i32.const 3)))
+              (local.set $count (i32.add (local.get $count) (i32.const 1)))))))
+        (local.set $i (i32.add (local.get $i) (i32.const 4)))
+        (br $four)))
+    ;; the rest, one at a time
+    (block $done
+      (loop $one
+        (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+        (if (f32.ge (f32.load (i32.add (local.get $scores) (i32.shl (local.get $i) (i32.const 2)))) (local.get $floor))
+          (then
+            (i32.store (i32.add (local.get $out) (i32.shl (local.get $count) (i32.const 2))) (local.get $i))
+            (local.set $count (i32.add (local.get $count) (i32.const 1)))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $one)))
+    (local.get $count)))

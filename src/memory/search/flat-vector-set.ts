@@ -1,5 +1,5 @@
 import type { VectorQuery } from '../vector-index.js';
-import { createKernelMemory, dotKernel, vectorBytesFor, WASM_PAGE_BYTES, type DotKernel, type WasmMemory } from './dot-kernel.js';
+import { createKernelMemory, vectorBytesFor, vectorKernel, WASM_PAGE_BYTES, type VectorKernel, type WasmMemory } from './dot-kernel.js';
 import { Labels } from './labels.js';
 import { topK } from './top-k.js';
 
@@ -46,13 +46,13 @@ const ROUNDING_SLACK = 1e-5;
  * out of the top k; so the answer is the exact one.
  *
  * Layout in the kernel's memory: [query: int16 x vectorBytes][vectors: capacity x vectorBytes
- * int8][scales: capacity float32][scores: capacity float32].
+ * int8][scales: capacity float32][scores: capacity float32][indices: capacity int32].
  */
 export class FlatVectorSet {
   readonly dimensions: number;
   private readonly vectorBytes: number;
   private readonly memory: WasmMemory;
-  private readonly kernel: DotKernel;
+  private readonly kernel: VectorKernel;
   private capacity = 0;
   private size = 0;
   private ids = new Float64Array(0);
@@ -70,7 +70,7 @@ export class FlatVectorSet {
     this.dimensions = dimensions;
     this.vectorBytes = vectorBytesFor(dimensions);
     this.memory = createKernelMemory(1);
-    this.kernel = dotKernel(this.memory, options);
+    this.kernel = vectorKernel(this.memory, options);
     this.reserve(INITIAL_CAPACITY);
   }
 
@@ -148,7 +148,7 @@ export class FlatVectorSet {
     const normalised = normalise(query);
     const { scale: queryScale, errorBound } = this.writeQuery(normalised);
     const scoresOffset = this.scoresOffset();
-    this.kernel(0, this.vectorOffset(0), this.size, this.vectorBytes, this.scalesOffset(), scoresOffset, queryScale);
+    this.kernel.dots(0, this.vectorOffset(0), this.size, this.vectorBytes, this.scalesOffset(), scoresOffset, queryScale);
     const approximate = new Float32Array(this.memory.buffer, scoresOffset, this.size);
     const accept = scope === undefined && filter.from === undefined && filter.to === undefined ? () => true : (slot: number) => this.passes(slot, scope, filter);
 
@@ -162,12 +162,11 @@ export class FlatVectorSet {
       let lowestTaken = Number.POSITIVE_INFINITY;
       for (const slot of candidates) lowestTaken = Math.min(lowestTaken, approximate[slot]!);
       if (lowestTaken >= floor) {
-        const taken = new Uint8Array(this.size);
-        for (const slot of candidates) taken[slot] = 1;
+        const taken = new Set(candidates);
+        const found = this.kernel.above(scoresOffset, this.size, floor, this.indicesOffset());
+        const near = new Int32Array(this.memory.buffer, this.indicesOffset(), found);
         const more: number[] = [];
-        for (let slot = 0; slot < this.size; slot += 1) {
-          if (approximate[slot]! >= floor && taken[slot] === 0 && accept(slot)) more.push(slot);
-        }
+        for (const slot of near) if (!taken.has(slot) && accept(slot)) more.push(slot);
         hits = [...hits, ...this.rescore(more, normalised)].sort(bySimilarity);
       }
     }
@@ -242,6 +241,10 @@ export class FlatVectorSet {
     return this.scalesOffset() + this.capacity * FLOAT_BYTES;
   }
 
+  private indicesOffset(): number {
+    return this.scoresOffset() + this.capacity * FLOAT_BYTES;
+  }
+
   private scales(): Float32Array {
     return new Float32Array(this.memory.buffer, this.scalesOffset(), this.capacity);
   }
@@ -250,7 +253,7 @@ export class FlatVectorSet {
   private reserve(capacity: number): void {
     const oldScales = this.scalesOffset();
     const oldCapacity = this.capacity;
-    const needed = 2 * this.vectorBytes + capacity * this.vectorBytes + 2 * capacity * FLOAT_BYTES;
+    const needed = 2 * this.vectorBytes + capacity * this.vectorBytes + 3 * capacity * FLOAT_BYTES;
     const missing = needed - this.memory.buffer.byteLength;
     if (missing > 0) this.memory.grow(Math.ceil(missing / WASM_PAGE_BYTES));
     this.capacity = capacity;
