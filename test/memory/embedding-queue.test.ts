@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createSilentLogger } from '../../src/logging/index.js';
 import { EmbeddingQueue, type EmbeddingJob } from '../../src/memory/embedding-queue.js';
 import { InMemoryVectorIndex } from '../../src/memory/in-memory/in-memory-vector-index.js';
@@ -9,10 +9,6 @@ function job(refId: number): EmbeddingJob {
 }
 
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
-
-async function until(condition: () => boolean): Promise<void> {
-  while (!condition()) await new Promise((resolve) => setTimeout(resolve, 2));
-}
 
 describe('EmbeddingQueue', () => {
   const opened: EmbeddingQueue[] = [];
@@ -38,7 +34,7 @@ describe('EmbeddingQueue', () => {
       queue.enqueue([job(turn)]);
     }
     expect(queue.pending).toBe(5);
-    await until(() => queue.pending === 0);
+    await vi.waitFor(() => expect(queue.pending).toBe(0));
     expect(embedder.calls).toBe(1);
     expect(await stored()).toBe(5);
   });
@@ -49,7 +45,7 @@ describe('EmbeddingQueue', () => {
     await nextTurn();
     expect(embedder.calls).toBe(0);
     queue.enqueue([job(3)]);
-    await until(() => queue.pending === 0);
+    await vi.waitFor(() => expect(queue.pending).toBe(0));
     expect(embedder.calls).toBe(1);
     expect(await stored()).toBe(3);
 

@@ -104,13 +104,7 @@ export function vectorKernel(memory: WasmMemory, options: { simd?: boolean } = {
   const module = options.simd === false ? null : simdModule();
   if (module !== null && typeof WebAssembly === 'object') {
     const { exports } = new WebAssembly.Instance(module, { env: { memory } });
-    const dots = exports['dots'] as DotKernel;
-    return {
-      dots: (queryOffset, vectorsOffset, count, vectorBytes, scalesOffset, outOffset, queryScale) => {
-        if (count > 0) dots(queryOffset, vectorsOffset, count, vectorBytes, scalesOffset, outOffset, queryScale);
-      },
-      above: exports['above'] as AboveKernel,
-    };
+    return { dots: exports['dots'] as DotKernel, above: exports['above'] as AboveKernel };
   }
   return {
     dots(queryOffset, vectorsOffset, count, vectorBytes, scalesOffset, outOffset, queryScale) {

@@ -117,7 +117,8 @@ export class FlatVectorSet {
       // The last vector moves into the hole, so the blocks stay dense.
       const bytes = new Uint8Array(this.memory.buffer);
       bytes.copyWithin(this.vectorOffset(slot), this.vectorOffset(last), this.vectorOffset(last) + this.vectorBytes);
-      this.scales()[slot] = this.scales()[last]!;
+      const scales = this.scales();
+      scales[slot] = scales[last]!;
       this.exact.copyWithin(slot * this.dimensions, last * this.dimensions, (last + 1) * this.dimensions);
       const movedId = this.ids[last]!;
       this.ids[slot] = movedId;
