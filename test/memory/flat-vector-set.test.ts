@@ -99,6 +99,32 @@ describe('dot kernel', () => {
     }
   });
 
+  it('finds the maximum of each block of scores, the last block taking the rest, the same in SIMD and JavaScript (NaN included)', () => {
+    const memory = createKernelMemory(1);
+    const scores = new Float32Array(memory.buffer, 0, 23);
+    scores.set(Array.from({ length: 23 }, (_, index) => Math.fround(Math.sin(index * 2.3))));
+    const out = 256;
+    const expectedMaxima = (count: number, block: number): number[] => {
+      const blocks = Math.floor(count / block);
+      return Array.from({ length: blocks }, (_, index) => Math.max(...scores.subarray(index * block, index === blocks - 1 ? count : (index + 1) * block)));
+    };
+    for (const simd of [true, false]) {
+      const { maxima } = vectorKernel(memory, { simd });
+      for (const block of [4, 8, 12]) {
+        for (let count = block; count <= scores.length; count += 1) {
+          const blocks = maxima(0, count, block, out);
+          expect(blocks).toBe(Math.floor(count / block));
+          expect(Array.from(new Float32Array(memory.buffer, out, blocks))).toEqual(expectedMaxima(count, block));
+        }
+      }
+      // A NaN score poisons its block only (in the tail as in the lanes).
+      const saved = scores[21]!;
+      scores[21] = Number.NaN;
+      expect(Array.from(new Float32Array(memory.buffer, out, maxima(0, 23, 8, out)))).toEqual([expectedMaxima(23, 8)[0], Number.NaN]);
+      scores[21] = saved;
+    }
+  });
+
   it('holds the bytes assembled from dot-kernel.wat (regenerate with `node scripts/gen-dot-kernel.mjs`)', async () => {
     const generated = readFileSync(new URL('../../src/memory/search/dot-kernel-wasm.ts', import.meta.url), 'utf8');
     expect(generated).toBe(renderDotKernelModule(await assembleDotKernel()));
@@ -153,6 +179,32 @@ describe('FlatVectorSet', () => {
       const query = Float32Array.from(base, (component, j) => component + 0.6 * other[j]!);
       for (const k of [1, 10, 50]) expect(set.search(query, k).map((hit) => hit.id)).toEqual(exactTop(vectors, query, k));
       expect(set.search(query, 25, { scope: 'odd' }).map((hit) => hit.id)).toEqual(exactTop(vectors, query, 25, (index) => index % 2 === 1));
+    });
+  }
+
+  for (const simd of [true, false]) {
+    it(`breaks ties by lower id when many vectors score alike, with and without filters (${simd ? 'SIMD' : 'JavaScript'} kernel)`, () => {
+      const dimensions = 32;
+      const set = new FlatVectorSet(dimensions, { simd });
+      const near = vector(5, dimensions);
+      // 3,000 vectors: every 7th is the same vector (equal scores), so the best 50 are all ties
+      // and the cut falls inside a run of equal scores.
+      const vectors = Array.from({ length: 3000 }, (_, index) => (index % 7 === 0 ? near : vector(40_000 + index, dimensions)));
+      // Inserted in reverse so slots do not follow ids.
+      for (let index = vectors.length - 1; index >= 0; index -= 1) set.set(index + 1, vectors[index]!, index % 2 === 0 ? 'even' : 'odd', index);
+      for (const k of [1, 50, 60]) expect(set.search(near, k).map((hit) => hit.id)).toEqual(exactTop(vectors, near, k));
+      expect(set.search(near, 40, { scope: 'odd' }).map((hit) => hit.id)).toEqual(exactTop(vectors, near, 40, (index) => index % 2 === 1));
+    });
+
+    it(`ranks vectors whose int8 copies are identical by their exact scores, whatever their ids (${simd ? 'SIMD' : 'JavaScript'} kernel)`, () => {
+      const set = new FlatVectorSet(2, { simd });
+      // [1, e] with e < 2.4e-4 normalises to [1, e] in float32 and quantises to [127, 0]: 400 vectors with one
+      // approximate score but distinct exact ones (larger e, closer to the query), e unrelated to
+      // the id; 1,600 others point away from the query.
+      const vectors = Array.from({ length: 2000 }, (_, index) => (index % 5 === 0 ? Float32Array.of(1, ((index * 7919) % 401) * 5e-7) : Float32Array.of(-1, (index % 13) - 6)));
+      vectors.forEach((value, index) => set.set(index + 1, value, 's', index));
+      const query = Float32Array.of(1, 0.5);
+      for (const k of [10, 50]) expect(set.search(query, k).map((hit) => hit.id)).toEqual(exactTop(vectors, query, k));
     });
   }
 

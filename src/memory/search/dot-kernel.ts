@@ -89,10 +89,18 @@ function simdModule(): object | null {
 /** Indices i < count with scores[i] >= floor, written as int32 at `outOffset` in order; returns how many. */
 export type AboveKernel = (scoresOffset: number, count: number, floor: number, outOffset: number) => number;
 
-/** The kernel's two functions over one memory. */
+/**
+ * The largest of each block of `block` scores (a multiple of 4, at most `count`), written as
+ * float32 at `outOffset`; the last block also takes the `count % block` scores left over. Returns
+ * how many blocks. A NaN score makes its block's maximum NaN.
+ */
+export type MaximaKernel = (scoresOffset: number, count: number, block: number, outOffset: number) => number;
+
+/** The kernel's functions over one memory. */
 export interface VectorKernel {
   readonly dots: DotKernel;
   readonly above: AboveKernel;
+  readonly maxima: MaximaKernel;
 }
 
 /**
@@ -104,7 +112,7 @@ export function vectorKernel(memory: WasmMemory, options: { simd?: boolean } = {
   const module = options.simd === false ? null : simdModule();
   if (module !== null && typeof WebAssembly === 'object') {
     const { exports } = new WebAssembly.Instance(module, { env: { memory } });
-    return { dots: exports['dots'] as DotKernel, above: exports['above'] as AboveKernel };
+    return { dots: exports['dots'] as DotKernel, above: exports['above'] as AboveKernel, maxima: exports['maxima'] as MaximaKernel };
   }
   return {
     dots(queryOffset, vectorsOffset, count, vectorBytes, scalesOffset, outOffset, queryScale) {
@@ -128,6 +136,18 @@ export function vectorKernel(memory: WasmMemory, options: { simd?: boolean } = {
       let found = 0;
       for (let index = 0; index < count; index += 1) if (scores[index]! >= limit) out[found++] = index;
       return found;
+    },
+    maxima(scoresOffset, count, block, outOffset) {
+      const scores = new Float32Array(memory.buffer, scoresOffset, count);
+      const blocks = Math.floor(count / block);
+      const out = new Float32Array(memory.buffer, outOffset, blocks);
+      for (let index = 0; index < blocks; index += 1) {
+        const end = index === blocks - 1 ? count : (index + 1) * block;
+        let largest = scores[index * block]!;
+        for (let slot = index * block + 1; slot < end; slot += 1) largest = Math.max(largest, scores[slot]!);
+        out[index] = largest;
+      }
+      return blocks;
     },
   };
 }

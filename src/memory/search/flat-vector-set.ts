@@ -29,6 +29,8 @@ const QUERY_L1_LIMIT = 16_000_000;
  * the second round rescores only what the bound cannot rule out (~k + 14 vectors in all).
  */
 const EXTRA_CANDIDATES = 8;
+/** Blocks per wanted candidate when the first round bounds the cut with block maxima (see bestApproximate). */
+const BLOCKS_PER_CANDIDATE = 4;
 /** Float32 rounding in the approximate scores, on top of the quantisation bound. */
 const ROUNDING_SLACK = 1e-5;
 
@@ -154,34 +156,72 @@ export class FlatVectorSet {
     const accept = scope === undefined && filter.from === undefined && filter.to === undefined ? () => true : (slot: number) => this.passes(slot, scope, filter);
 
     const wanted = k + EXTRA_CANDIDATES;
-    const candidates = topK(approximate, wanted, accept, { order: this.ids });
+    const candidates = this.bestApproximate(approximate, wanted, accept);
     let hits = this.rescore(candidates, normalised);
     if (candidates.length === wanted) {
       // A vector left out scores at most its approximate score + errorBound exactly; it can beat
       // the k-th exact score only if its approximate score reaches that score − errorBound.
       const floor = hits[k - 1]!.similarity - errorBound;
-      let lowestTaken = Number.POSITIVE_INFINITY;
-      for (const slot of candidates) lowestTaken = Math.min(lowestTaken, approximate[slot]!);
-      if (lowestTaken >= floor) {
-        const taken = new Set(candidates);
+      const cut = candidates[wanted - 1]!;
+      if (approximate[cut]! >= floor) {
+        // Candidates are the best `wanted` by (approximate score, then lower id): a slot outside
+        // them ranks below the last one.
+        const cutScore = approximate[cut]!;
+        const cutId = this.ids[cut]!;
         const found = this.kernel.above(scoresOffset, this.size, floor, this.indicesOffset());
         const near = new Int32Array(this.memory.buffer, this.indicesOffset(), found);
         const more: number[] = [];
-        for (const slot of near) if (!taken.has(slot) && accept(slot)) more.push(slot);
-        hits = [...hits, ...this.rescore(more, normalised)].sort(bySimilarity);
+        for (const slot of near) {
+          const score = approximate[slot]!;
+          if ((score < cutScore || (score === cutScore && this.ids[slot]! > cutId)) && accept(slot)) more.push(slot);
+        }
+        if (more.length > 0) hits = [...hits, ...this.rescore(more, normalised)].sort(bySimilarity);
       }
     }
     return hits.slice(0, k);
   }
 
+  /**
+   * Slots of the `wanted` best approximate scores that `accept` lets through, best first (ties:
+   * lower id first). A heap over every score costs ~40 µs at 5,000 vectors (hundreds of
+   * insertions), so large sets take a shortcut: the kernel cuts the scores into at least `wanted`
+   * blocks and finds each block's maximum; the `wanted`-th largest maximum t bounds the
+   * `wanted`-th largest score from below (`wanted` blocks each hold a score ≥ t), so `above(t)`
+   * lists every slot that can make the cut — about `wanted` of them — and only those are sorted.
+   * With filters the shortcut holds when enough of the listed slots pass; otherwise the heap scans
+   * everything.
+   */
+  private bestApproximate(approximate: Float32Array, wanted: number, accept: (slot: number) => boolean): number[] {
+    const { size, ids } = this;
+    const byRank = (left: number, right: number): number => approximate[right]! - approximate[left]! || ids[left]! - ids[right]!;
+    // Blocks of a multiple of 4 scores (the kernel compares four at once), about 4 per wanted slot.
+    const blockSize = 4 * Math.floor(size / (4 * BLOCKS_PER_CANDIDATE * wanted));
+    if (blockSize === 0) return topK(approximate, wanted, accept, { order: ids }).sort(byRank);
+    const indices = this.indicesOffset();
+    const blocks = this.kernel.maxima(this.scoresOffset(), size, blockSize, indices);
+    const maxima = new Float32Array(this.memory.buffer, indices, blocks).sort();
+    // Read before `above` writes its indices over the maxima.
+    const bound = maxima[blocks - wanted]!;
+    const found = this.kernel.above(this.scoresOffset(), size, bound, indices);
+    const listed = new Int32Array(this.memory.buffer, indices, found);
+    const passing: number[] = [];
+    for (const slot of listed) if (accept(slot)) passing.push(slot);
+    if (passing.length < wanted) return topK(approximate, wanted, accept, { order: ids }).sort(byRank);
+    passing.sort(byRank);
+    passing.length = wanted;
+    return passing;
+  }
+
   /** Exact cosine similarities of `slots`, best first (ties: lower id first). */
   private rescore(slots: readonly number[], query: Float64Array): FlatVectorHit[] {
-    const { dimensions, exact } = this;
-    const hits = slots.map((slot) => {
+    const { dimensions, exact, ids } = this;
+    const hits = new Array<FlatVectorHit>(slots.length);
+    for (let index = 0; index < slots.length; index += 1) {
+      const slot = slots[index]!;
       let sum = 0;
       for (let j = 0, base = slot * dimensions; j < dimensions; j += 1) sum += exact[base + j]! * query[j]!;
-      return { id: this.ids[slot]!, similarity: sum };
-    });
+      hits[index] = { id: ids[slot]!, similarity: sum };
+    }
     return hits.sort(bySimilarity);
   }
 
