@@ -52,14 +52,18 @@ export interface SearchResult {
   status: SemanticStatus;
 }
 
+/**
+ * A ranked record: `id` is its rank key (recordKey), a number so that fusion's map and the record
+ * lookups hash numbers, not a string built per hit.
+ */
 interface Ranked {
-  id: string;
+  id: number;
   score: number;
 }
 
 interface Records {
-  items: Map<string, KvItem>;
-  messages: Map<string, Message>;
+  items: Map<number, KvItem>;
+  messages: Map<number, Message>;
 }
 
 export interface MemorySearchOptions {
@@ -90,10 +94,22 @@ function queryStemSet(query: string): Set<string> {
   return new Set(tokenize(query).map(stem));
 }
 
-/** The record ids of one kind in a ranking ("kv:12" → 12). */
+/** Rankings (each best first) merged into one, best first: one list is already that. */
+function mergeByScore(lists: Ranked[][]): Ranked[] {
+  return lists.length === 1 ? lists[0]! : lists.flat().sort((left, right) => right.score - left.score);
+}
+
+/** One number naming a record of either kind: its id doubled, plus 1 for a message. */
+function recordKey(kind: VectorKind, id: number): number {
+  return kind === 'kv' ? 2 * id : 2 * id + 1;
+}
+
+/** The record ids of one kind in a ranking. */
 function idsOf(ranked: readonly Ranked[], kind: VectorKind): number[] {
-  const prefix = `${kind}:`;
-  return ranked.filter((entry) => entry.id.startsWith(prefix)).map((entry) => Number(entry.id.slice(prefix.length)));
+  const parity = kind === 'kv' ? 0 : 1;
+  const ids: number[] = [];
+  for (const entry of ranked) if (entry.id % 2 === parity) ids.push((entry.id - parity) / 2);
+  return ids;
 }
 
 /** Whether the query names a message's author (its name, else its role), every word of it. */
@@ -184,7 +200,7 @@ export class MemorySearch {
     // that person said: messages whose author the query names form a third, weaker ranking. Only
     // the authors are read for it; whole records only for the hits returned.
     const named = queryStemSet(request.query);
-    const authors = new Map((await this.options.conversations.authorsBySeq(tenant, idsOf(fused, 'message'))).map((author) => [`message:${author.seq}`, author]));
+    const authors = new Map((await this.options.conversations.authorsBySeq(tenant, idsOf(fused, 'message'))).map((author) => [recordKey('message', author.seq), author]));
     // Few distinct authors write many messages: decide once per author.
     const verdicts = new Map<string, boolean>();
     const authored = fused.filter((entry) => {
@@ -204,13 +220,13 @@ export class MemorySearch {
     const lists = await Promise.all(
       kinds.map(async (kind) =>
         kind === 'kv'
-          ? (await this.options.kv.searchText({ tenant, query: request.query, namespace: request.namespace, tags: request.tags, limit, now })).map((hit) => ({ id: `kv:${hit.id}`, score: hit.score }))
+          ? (await this.options.kv.searchText({ tenant, query: request.query, namespace: request.namespace, tags: request.tags, limit, now })).map((hit) => ({ id: recordKey('kv', hit.id), score: hit.score }))
           : (
               await this.options.conversations.searchText({ tenant, query: request.query, conversationId: request.conversationId, from: request.from, to: request.to, limit })
-            ).map((hit) => ({ id: `message:${hit.id}`, score: hit.score })),
+            ).map((hit) => ({ id: recordKey('message', hit.id), score: hit.score })),
       ),
     );
-    return lists.flat().sort((left, right) => right.score - left.score);
+    return mergeByScore(lists);
   }
 
   /** Nearest vectors of the current embedder, merged by cosine similarity. */
@@ -248,10 +264,7 @@ export class MemorySearch {
         }),
       ),
     );
-    return lists
-      .flat()
-      .sort((left, right) => left.distance - right.distance)
-      .map((hit) => ({ id: `${hit.kind}:${hit.refId}`, score: 1 - hit.distance }));
+    return mergeByScore(lists.map((list) => list.map((hit) => ({ id: recordKey(hit.kind, hit.refId), score: 1 - hit.distance }))));
   }
 
   /**
@@ -271,7 +284,7 @@ export class MemorySearch {
   /** Loads the ranked records (kv items and messages), by ranked id. */
   private async load(tenant: string, ranked: readonly Ranked[]): Promise<Records> {
     const [items, messages] = await Promise.all([this.options.kv.getByIds(tenant, idsOf(ranked, 'kv'), this.options.clock()), this.options.conversations.messagesBySeq(tenant, idsOf(ranked, 'message'))]);
-    return { items: new Map(items.map((item) => [`kv:${item.id}`, item])), messages: new Map(messages.map((message) => [`message:${message.seq}`, message])) };
+    return { items: new Map(items.map((item) => [recordKey('kv', item.id), item])), messages: new Map(messages.map((message) => [recordKey('message', message.seq), message])) };
   }
 
   /** Hits in ranked order, without what filters exclude (or what vanished), at most `limit`. */

@@ -33,21 +33,25 @@ export function fuse<Id extends string | number>(lists: ReadonlyArray<ReadonlyAr
   if (weights.length !== lists.length || weights.some((weight) => !Number.isFinite(weight) || weight < 0)) {
     throw new RangeError('fusion needs one finite, non-negative weight per list');
   }
+  // Plain loops and one record per item: a hybrid search fuses ~100 items per call.
   const fused = new Map<Id, FusedHit<Id> & { order: number; best: number }>();
-  lists.forEach((list, listIndex) => {
-    list.forEach((item, position) => {
-      let hit = fused.get(item.id);
+  for (let listIndex = 0; listIndex < lists.length; listIndex += 1) {
+    const list = lists[listIndex]!;
+    const weight = weights[listIndex]!;
+    for (let position = 0; position < list.length; position += 1) {
+      const id = list[position]!.id;
+      let hit = fused.get(id);
       if (!hit) {
-        hit = { id: item.id, score: 0, ranks: lists.map(() => 0), order: fused.size, best: Number.POSITIVE_INFINITY };
-        fused.set(item.id, hit);
+        hit = { id, score: 0, ranks: new Array<number>(lists.length).fill(0), order: fused.size, best: Number.POSITIVE_INFINITY };
+        fused.set(id, hit);
       }
-      if (hit.ranks[listIndex] !== 0) return;
+      if (hit.ranks[listIndex] !== 0) continue;
       const rank = position + 1;
       hit.ranks[listIndex] = rank;
-      hit.score += weights[listIndex]! / (k + rank);
+      hit.score += weight / (k + rank);
       hit.best = Math.min(hit.best, rank);
-    });
-  });
+    }
+  }
   return [...fused.values()]
     .sort((a, b) => b.score - a.score || a.best - b.best || a.order - b.order)
     .map(({ id, score, ranks }) => ({ id, score, ranks }));

@@ -60,7 +60,8 @@ export class SqliteVectorIndex implements VectorIndex {
         .search(query.vector, k, filter)
         .map((hit): VectorHit => ({ kind, refId: hit.id, distance: 1 - hit.similarity }));
     });
-    return hits.sort((left, right) => left.distance - right.distance).slice(0, query.k);
+    // Each kind's hits come best first; only several kinds need merging.
+    return query.kinds.length === 1 ? hits.slice(0, query.k) : hits.sort((left, right) => left.distance - right.distance).slice(0, query.k);
   }
 
   async lookup(kind: VectorKind, refIds: readonly number[]): Promise<Map<number, { embedder: string; textHash: string }>> {
