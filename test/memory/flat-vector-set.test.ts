@@ -99,7 +99,7 @@ describe('dot kernel', () => {
     }
   });
 
-  it('finds the maximum of each block of scores, the last block taking the rest, the same in SIMD and JavaScript (NaN included)', () => {
+  it('finds the maximum of each block of scores, the last block taking the rest, the same in SIMD and JavaScript', () => {
     const memory = createKernelMemory(1);
     const scores = new Float32Array(memory.buffer, 0, 23);
     scores.set(Array.from({ length: 23 }, (_, index) => Math.fround(Math.sin(index * 2.3))));
@@ -117,11 +117,13 @@ describe('dot kernel', () => {
           expect(Array.from(new Float32Array(memory.buffer, out, blocks))).toEqual(expectedMaxima(count, block));
         }
       }
-      // A NaN score poisons its block only (in the tail as in the lanes).
-      const saved = scores[21]!;
-      scores[21] = Number.NaN;
-      expect(Array.from(new Float32Array(memory.buffer, out, maxima(0, 23, 8, out)))).toEqual([expectedMaxima(23, 8)[0], Number.NaN]);
-      scores[21] = saved;
+      // The largest score in the tail, in the last lane of a block, in the first.
+      for (const position of [22, 15, 8]) {
+        const saved = scores[position]!;
+        scores[position] = 5;
+        expect(Array.from(new Float32Array(memory.buffer, out, maxima(0, 23, 8, out)))).toEqual(expectedMaxima(23, 8));
+        scores[position] = saved;
+      }
     }
   });
 
@@ -237,6 +239,12 @@ describe('FlatVectorSet', () => {
     expect(set.search([0, 0, 1], 3, { scope: 'b' }).map((hit) => hit.id)).toEqual([2, 3]);
     expect(set.count).toBe(2);
     expect(() => set.set(4, [1, 0], 'a', 1)).toThrow(RangeError);
+    // Scores must stay finite: non-finite components (or ones whose squares overflow) are refused.
+    expect(() => set.set(4, [Number.NaN, 0, 0], 'a', 1)).toThrow(RangeError);
+    expect(() => set.set(4, [1, Number.POSITIVE_INFINITY, 0], 'a', 1)).toThrow(RangeError);
+    expect(() => set.set(4, [1e200, 0, 0], 'a', 1)).toThrow(RangeError);
+    expect(() => set.search([0, Number.NaN, 1], 3)).toThrow(RangeError);
+    expect(set.has(4)).toBe(false);
     set.clear();
     expect(set.search([0, 0, 1], 3)).toEqual([]);
   });

@@ -92,7 +92,7 @@ export type AboveKernel = (scoresOffset: number, count: number, floor: number, o
 /**
  * The largest of each block of `block` scores (a multiple of 4, at most `count`), written as
  * float32 at `outOffset`; the last block also takes the `count % block` scores left over. Returns
- * how many blocks. A NaN score makes its block's maximum NaN.
+ * how many blocks. Scores must be finite (FlatVectorSet's are).
  */
 export type MaximaKernel = (scoresOffset: number, count: number, block: number, outOffset: number) => number;
 
@@ -144,7 +144,7 @@ export function vectorKernel(memory: WasmMemory, options: { simd?: boolean } = {
       for (let index = 0; index < blocks; index += 1) {
         const end = index === blocks - 1 ? count : (index + 1) * block;
         let largest = scores[index * block]!;
-        for (let slot = index * block + 1; slot < end; slot += 1) largest = Math.max(largest, scores[slot]!);
+        for (let slot = index * block + 1; slot < end; slot += 1) if (largest < scores[slot]!) largest = scores[slot]!;
         out[index] = largest;
       }
       return blocks;

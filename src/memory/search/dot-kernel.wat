@@ -115,11 +115,11 @@
 
   ;; maxima(scores, n, block, out) writes the largest score of each block of `block` scores (a
   ;; multiple of 4, at most n) as float32 at out, the last block also taking the n % block scores
-  ;; left over, and returns how many blocks. FlatVectorSet's first round bounds its cut with them;
-  ;; four maxima per instruction make the pass over every score a few microseconds. A NaN score
-  ;; makes its block's maximum NaN (f32x4.max and f32.max propagate it), as Math.max does.
+  ;; left over, and returns how many blocks. FlatVectorSet's first round bounds its cut with them.
+  ;; Scores are finite, so the pseudo-maximum (pmax: b if a < b, else a; one instruction, where
+  ;; f32x4.max spends several on NaN and -0 rules) is the maximum.
   (func (export "maxima") (param $scores i32) (param $n i32) (param $block i32) (param $out i32) (result i32)
-    (local $blocks i32) (local $b i32) (local $p i32) (local $end i32) (local $tail i32) (local $acc v128) (local $m f32)
+    (local $blocks i32) (local $b i32) (local $p i32) (local $end i32) (local $tail i32) (local $acc v128) (local $m f32) (local $x f32)
     (local.set $blocks (i32.div_u (local.get $n) (local.get $block)))
     (local.set $p (local.get $scores))
     (block $done
@@ -131,12 +131,13 @@
         (block $blockDone
           (loop $lanes
             (br_if $blockDone (i32.ge_u (local.get $p) (local.get $end)))
-            (local.set $acc (f32x4.max (local.get $acc) (v128.load (local.get $p))))
+            (local.set $acc (f32x4.pmax (local.get $acc) (v128.load (local.get $p))))
             (local.set $p (i32.add (local.get $p) (i32.const 16)))
             (br $lanes)))
-        (local.set $m (f32.max
-          (f32.max (f32x4.extract_lane 0 (local.get $acc)) (f32x4.extract_lane 1 (local.get $acc)))
-          (f32.max (f32x4.extract_lane 2 (local.get $acc)) (f32x4.extract_lane 3 (local.get $acc)))))
+        ;; the four lanes' largest: halves against each other, then the two left
+        (local.set $acc (f32x4.pmax (local.get $acc) (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $acc) (local.get $acc))))
+        (local.set $acc (f32x4.pmax (local.get $acc) (i8x16.shuffle 4 5 6 7 0 1 2 3 4 5 6 7 0 1 2 3 (local.get $acc) (local.get $acc))))
+        (local.set $m (f32x4.extract_lane 0 (local.get $acc)))
         ;; the last block takes the scores past the last whole block
         (if (i32.eq (local.get $b) (i32.sub (local.get $blocks) (i32.const 1)))
           (then
@@ -144,7 +145,8 @@
             (block $tailDone
               (loop $rest
                 (br_if $tailDone (i32.ge_u (local.get $p) (local.get $tail)))
-                (local.set $m (f32.max (local.get $m) (f32.load (local.get $p))))
+                (local.set $x (f32.load (local.get $p)))
+                (local.set $m (select (local.get $x) (local.get $m) (f32.lt (local.get $m) (local.get $x))))
                 (local.set $p (i32.add (local.get $p) (i32.const 4)))
                 (br $rest)))))
         (f32.store (i32.add (local.get $out) (i32.shl (local.get $b) (i32.const 2))) (local.get $m))

@@ -92,6 +92,8 @@ export class FlatVectorSet {
   /** Adds or replaces the vector of `id`. */
   set(id: number, vector: ArrayLike<number>, scope: string, timestamp: number): void {
     if (vector.length !== this.dimensions) throw new RangeError(`expected ${this.dimensions} dimensions, got ${vector.length}`);
+    // Normalised first: a refused vector changes nothing.
+    const normalised = normalise(vector);
     let slot = this.slots.get(id);
     const scopeId = this.scopeLabels.use(scope);
     if (slot === undefined) {
@@ -105,7 +107,7 @@ export class FlatVectorSet {
     }
     this.scopes[slot] = scopeId;
     this.times[slot] = timestamp;
-    this.store(slot, vector);
+    this.store(slot, normalised);
   }
 
   /** Removes the vector of `id`; false when there was none. */
@@ -156,22 +158,19 @@ export class FlatVectorSet {
     const accept = scope === undefined && filter.from === undefined && filter.to === undefined ? () => true : (slot: number) => this.passes(slot, scope, filter);
 
     const wanted = k + EXTRA_CANDIDATES;
-    const candidates = this.bestApproximate(approximate, wanted, accept);
-    let hits = this.rescore(candidates, normalised);
-    if (candidates.length === wanted) {
+    const first = this.bestApproximate(approximate, wanted, accept);
+    let hits = this.rescore(first.slots, normalised);
+    if (first.slots.length === wanted) {
       // A vector left out scores at most its approximate score + errorBound exactly; it can beat
       // the k-th exact score only if its approximate score reaches that score − errorBound.
       const floor = hits[k - 1]!.similarity - errorBound;
-      const cut = candidates[wanted - 1]!;
-      if (approximate[cut]! >= floor) {
-        // Candidates are the best `wanted` by (approximate score, then lower id): a slot outside
-        // them ranks below the last one.
-        const cutScore = approximate[cut]!;
-        const cutId = this.ids[cut]!;
+      const { cutScore, cutId } = first;
+      if (cutScore >= floor) {
         const found = this.kernel.above(scoresOffset, this.size, floor, this.indicesOffset());
         const near = new Int32Array(this.memory.buffer, this.indicesOffset(), found);
         const more: number[] = [];
         for (const slot of near) {
+          // Taken slots rank at or above the cut (approximate score, then lower id).
           const score = approximate[slot]!;
           if ((score < cutScore || (score === cutScore && this.ids[slot]! > cutId)) && accept(slot)) more.push(slot);
         }
@@ -182,34 +181,49 @@ export class FlatVectorSet {
   }
 
   /**
-   * Slots of the `wanted` best approximate scores that `accept` lets through, best first (ties:
-   * lower id first). A heap over every score costs ~40 µs at 5,000 vectors (hundreds of
-   * insertions), so large sets take a shortcut: the kernel cuts the scores into at least `wanted`
-   * blocks and finds each block's maximum; the `wanted`-th largest maximum t bounds the
-   * `wanted`-th largest score from below (`wanted` blocks each hold a score ≥ t), so `above(t)`
-   * lists every slot that can make the cut — about `wanted` of them — and only those are sorted.
-   * With filters the shortcut holds when enough of the listed slots pass; otherwise the heap scans
-   * everything.
+   * The `wanted` best approximate scores that `accept` lets through (ties: lower id first), in no
+   * order, with the cut: the lowest score taken and, among the slots taken with that score, the
+   * highest id. A heap over every score costs ~40 µs at 5,000 vectors (hundreds of insertions), so
+   * large sets take a shortcut: the kernel cuts the scores into at least `wanted` blocks and finds
+   * each block's maximum; the `wanted`-th largest maximum t bounds the `wanted`-th largest score
+   * from below (`wanted` blocks each hold a score ≥ t), so `above(t)` lists every slot that can
+   * make the cut — about `wanted` + 10 of them — and the cut is selected among those. With filters
+   * the shortcut holds when enough of the listed slots pass; otherwise the heap scans everything.
    */
-  private bestApproximate(approximate: Float32Array, wanted: number, accept: (slot: number) => boolean): number[] {
-    const { size, ids } = this;
-    const byRank = (left: number, right: number): number => approximate[right]! - approximate[left]! || ids[left]! - ids[right]!;
+  private bestApproximate(approximate: Float32Array, wanted: number, accept: (slot: number) => boolean): FirstRound {
+    const { size } = this;
     // Blocks of a multiple of 4 scores (the kernel compares four at once), about 4 per wanted slot.
     const blockSize = 4 * Math.floor(size / (4 * BLOCKS_PER_CANDIDATE * wanted));
-    if (blockSize === 0) return topK(approximate, wanted, accept, { order: ids }).sort(byRank);
-    const indices = this.indicesOffset();
-    const blocks = this.kernel.maxima(this.scoresOffset(), size, blockSize, indices);
-    const maxima = new Float32Array(this.memory.buffer, indices, blocks).sort();
-    // Read before `above` writes its indices over the maxima.
-    const bound = maxima[blocks - wanted]!;
-    const found = this.kernel.above(this.scoresOffset(), size, bound, indices);
-    const listed = new Int32Array(this.memory.buffer, indices, found);
-    const passing: number[] = [];
-    for (const slot of listed) if (accept(slot)) passing.push(slot);
-    if (passing.length < wanted) return topK(approximate, wanted, accept, { order: ids }).sort(byRank);
-    passing.sort(byRank);
-    passing.length = wanted;
-    return passing;
+    if (blockSize > 0) {
+      const indices = this.indicesOffset();
+      const blocks = this.kernel.maxima(this.scoresOffset(), size, blockSize, indices);
+      // Read before `above` writes its indices over the maxima.
+      const bound = kthLargest(new Float32Array(this.memory.buffer, indices, blocks), wanted);
+      const found = this.kernel.above(this.scoresOffset(), size, bound, indices);
+      const passing: number[] = [];
+      for (const slot of new Int32Array(this.memory.buffer, indices, found)) if (accept(slot)) passing.push(slot);
+      if (passing.length >= wanted) return this.cut(approximate, passing, wanted);
+    }
+    return this.cut(approximate, topK(approximate, wanted, accept, { order: this.ids }), wanted);
+  }
+
+  /** The best `wanted` of `slots` (all of them when there are no more) and their cut. */
+  private cut(approximate: Float32Array, slots: number[], wanted: number): FirstRound {
+    const { ids } = this;
+    if (slots.length === 0) return { slots, cutScore: Number.NEGATIVE_INFINITY, cutId: Number.POSITIVE_INFINITY };
+    const scores = Float32Array.from(slots, (slot) => approximate[slot]!);
+    const cutScore = kthLargest(scores, Math.min(wanted, slots.length));
+    // Everything above the cut score, then the ties by lower id until `wanted`.
+    const taken: number[] = [];
+    const ties: number[] = [];
+    for (const slot of slots) {
+      const score = approximate[slot]!;
+      if (score > cutScore) taken.push(slot);
+      else if (score === cutScore) ties.push(slot);
+    }
+    ties.sort((left, right) => ids[left]! - ids[right]!);
+    ties.length = Math.min(ties.length, wanted - taken.length);
+    return { slots: [...taken, ...ties], cutScore, cutId: ids[ties.at(-1)!]! };
   }
 
   /** Exact cosine similarities of `slots`, best first (ties: lower id first). */
@@ -217,10 +231,21 @@ export class FlatVectorSet {
     const { dimensions, exact, ids } = this;
     const hits = new Array<FlatVectorHit>(slots.length);
     for (let index = 0; index < slots.length; index += 1) {
-      const slot = slots[index]!;
-      let sum = 0;
-      for (let j = 0, base = slot * dimensions; j < dimensions; j += 1) sum += exact[base + j]! * query[j]!;
-      hits[index] = { id: ids[slot]!, similarity: sum };
+      const base = slots[index]! * dimensions;
+      // Four running sums: one would make every addition wait for the previous one.
+      let sum0 = 0;
+      let sum1 = 0;
+      let sum2 = 0;
+      let sum3 = 0;
+      let j = 0;
+      for (; j + 3 < dimensions; j += 4) {
+        sum0 += exact[base + j]! * query[j]!;
+        sum1 += exact[base + j + 1]! * query[j + 1]!;
+        sum2 += exact[base + j + 2]! * query[j + 2]!;
+        sum3 += exact[base + j + 3]! * query[j + 3]!;
+      }
+      for (; j < dimensions; j += 1) sum0 += exact[base + j]! * query[j]!;
+      hits[index] = { id: ids[slots[index]!]!, similarity: sum0 + sum1 + (sum2 + sum3) };
     }
     return hits.sort(bySimilarity);
   }
@@ -230,9 +255,8 @@ export class FlatVectorSet {
     return (scope === undefined || this.scopes[slot] === scope) && (filter.from === undefined || time >= filter.from) && (filter.to === undefined || time <= filter.to);
   }
 
-  /** Stores `vector` at `slot`: normalised as float32, and as int8 with its scale. */
-  private store(slot: number, vector: ArrayLike<number>): void {
-    const normalised = normalise(vector);
+  /** Stores a normalised vector at `slot`: as float32, and as int8 with its scale. */
+  private store(slot: number, normalised: Float64Array): void {
     const { dimensions } = this;
     const exact = this.exact.subarray(slot * dimensions, (slot + 1) * dimensions);
     exact.set(normalised);
@@ -306,10 +330,49 @@ export class FlatVectorSet {
   }
 }
 
-/** `vector` scaled to length 1 (all zeros stays all zeros), in float64. */
+/**
+ * The k-th largest of `values` (1 ≤ k ≤ length), by quickselect; reorders `values`. Every score
+ * is finite (normalise refuses anything else), so comparisons are a total order.
+ */
+function kthLargest(values: Float32Array, k: number): number {
+  let low = 0;
+  let high = values.length - 1;
+  const target = k - 1;
+  while (low < high) {
+    // Hoare partition around the middle value, largest first.
+    const pivot = values[(low + high) >>> 1]!;
+    let left = low;
+    let right = high;
+    while (left <= right) {
+      while (values[left]! > pivot) left += 1;
+      while (values[right]! < pivot) right -= 1;
+      if (left <= right) {
+        const swap = values[left]!;
+        values[left] = values[right]!;
+        values[right] = swap;
+        left += 1;
+        right -= 1;
+      }
+    }
+    if (target <= right) high = right;
+    else if (target >= left) low = left;
+    else return values[target]!;
+  }
+  return values[target]!;
+}
+
+/** The first round's candidates and the cut that the second round compares with. */
+interface FirstRound {
+  slots: number[];
+  cutScore: number;
+  cutId: number;
+}
+
+/** `vector` scaled to length 1 (all zeros stays all zeros), in float64; non-finite components are refused. */
 function normalise(vector: ArrayLike<number>): Float64Array {
   let norm = 0;
   for (let j = 0; j < vector.length; j += 1) norm += vector[j]! * vector[j]!;
+  if (!Number.isFinite(norm)) throw new RangeError('vector components must be finite numbers, not too large to square');
   const scale = norm > 0 ? 1 / Math.sqrt(norm) : 0;
   const result = new Float64Array(vector.length);
   for (let j = 0; j < vector.length; j += 1) result[j] = vector[j]! * scale;
