@@ -130,13 +130,21 @@ export class MemorySearch {
   private staleEmbedders: EmbedderCount[] = [];
   private lastQueryFailure: string | undefined;
   private loaded: Promise<void> | undefined;
+  /** Whether the last read of the index state has settled: then searches need not wait for it. */
+  private stateRead = false;
 
   constructor(private readonly options: MemorySearchOptions) {}
 
   /** Re-reads which embedders made the stored vectors; logs when it is not the current one. */
   refreshEmbedderState(): Promise<void> {
-    this.loaded = this.readEmbedderState();
-    return this.loaded;
+    const loading = this.readEmbedderState();
+    this.loaded = loading;
+    this.stateRead = false;
+    const settled = (): void => {
+      if (this.loaded === loading) this.stateRead = true;
+    };
+    loading.then(settled, settled);
+    return loading;
   }
 
   private async readEmbedderState(): Promise<void> {
@@ -186,32 +194,41 @@ export class MemorySearch {
   }
 
   async run(tenant: string, request: SearchRequest, options: { signal?: AbortSignal | undefined } = {}): Promise<SearchResult> {
-    // The first search waits for the start-up read of the vector index state, so its status is right.
-    await this.loaded?.catch(() => undefined);
+    // The first searches wait for the start-up read of the vector index state, so their status is right.
+    if (!this.stateRead && this.loaded !== undefined) await this.loaded.catch(() => undefined);
     if (request.mode === 'semantic') this.requireEmbedder();
     const kinds: VectorKind[] = request.scope === 'kv' ? ['kv'] : request.scope === 'messages' ? ['message'] : ['kv', 'message'];
     const candidates = Math.min(MAX_CANDIDATES, Math.max(MIN_CANDIDATES, request.k * 4));
     const text = request.mode === 'semantic' ? [] : await this.textRanking(tenant, request, kinds, candidates);
-    const vector = request.mode === 'fulltext' ? [] : await this.vectorRanking(tenant, request, kinds, candidates, options.signal);
+    const vector = request.mode === 'fulltext' ? [] : await this.vectorRanking(tenant, request, kinds, candidates, options);
     if (request.mode !== 'hybrid') return { hits: await this.hydrate(tenant, request, request.mode === 'fulltext' ? text : vector), status: this.status() };
     const weights = [1, this.options.embedder?.fusionWeight ?? 1];
     const fused = fuse([text, vector], { k: HYBRID_RRF_K, weights });
-    // A question that names someone ("what did Caroline research?") is usually answered by what
-    // that person said: messages whose author the query names form a third, weaker ranking. Only
-    // the authors are read for it; whole records only for the hits returned.
-    const named = queryStemSet(request.query);
-    const authors = new Map((await this.options.conversations.authorsBySeq(tenant, idsOf(fused, 'message'))).map((author) => [recordKey('message', author.seq), author]));
+    const authored = await this.authoredRanking(tenant, request.query, fused);
+    const ranked = authored.length === 0 ? fused : fuse([text, vector, authored], { k: HYBRID_RRF_K, weights: [...weights, AUTHOR_WEIGHT] });
+    return { hits: await this.hydrate(tenant, request, ranked), status: this.status() };
+  }
+
+  /**
+   * The messages of `fused` whose author the query names, in order. A question that names
+   * someone ("what did Caroline research?") is usually answered by what that person said: these
+   * form a third, weaker ranking. Only the authors are read for it; whole records only for the
+   * hits returned.
+   */
+  private async authoredRanking(tenant: string, query: string, fused: readonly Ranked[]): Promise<Ranked[]> {
+    const seqs = idsOf(fused, 'message');
+    if (seqs.length === 0) return [];
+    const named = queryStemSet(query);
+    const authors = new Map((await this.options.conversations.authorsBySeq(tenant, seqs)).map((author) => [recordKey('message', author.seq), author]));
     // Few distinct authors write many messages: decide once per author.
     const verdicts = new Map<string, boolean>();
-    const authored = fused.filter((entry) => {
+    return fused.filter((entry) => {
       const who = authors.get(entry.id)?.author;
       if (who === undefined) return false;
       let verdict = verdicts.get(who);
       if (verdict === undefined) verdicts.set(who, (verdict = authorIsNamed(who, named)));
       return verdict;
     });
-    const ranked = authored.length === 0 ? fused : fuse([text, vector, authored], { k: HYBRID_RRF_K, weights: [...weights, AUTHOR_WEIGHT] });
-    return { hits: await this.hydrate(tenant, request, ranked), status: this.status() };
   }
 
   /** BM25 hits of each kind, merged by score (both tables score with the same analysis). */
@@ -230,15 +247,19 @@ export class MemorySearch {
   }
 
   /** Nearest vectors of the current embedder, merged by cosine similarity. */
-  private async vectorRanking(tenant: string, request: SearchRequest, kinds: readonly VectorKind[], limit: number, signal: AbortSignal | undefined): Promise<Ranked[]> {
+  /**
+   * `options` is handed on as given, not unpacked: a tool call makes its AbortSignal only when
+   * something reads it, and an embedder with its table loaded never needs to.
+   */
+  private async vectorRanking(tenant: string, request: SearchRequest, kinds: readonly VectorKind[], limit: number, options: { signal?: AbortSignal | undefined }): Promise<Ranked[]> {
     const embedder = this.options.embedder;
     if (embedder === null) return [];
     let query: Float32Array | undefined;
     try {
-      [query] = await embedder.embed([request.query], { signal });
+      [query] = await embedder.embed([request.query], options);
       this.lastQueryFailure = undefined;
     } catch (error) {
-      if (signal?.aborted) throw error;
+      if (options.signal?.aborted) throw error;
       const reason = error instanceof Error ? error.message : String(error);
       if (request.mode === 'semantic') throw NexusError.is(error) ? error : new NexusError('EMBEDDER_FAILED', `The embedder failed: ${reason}`, { cause: error });
       // Hybrid still answers from full text; the status says semantic search was skipped.

@@ -174,10 +174,24 @@ describe('GloveEmbedder', () => {
     expect(vector!.every(Number.isFinite)).toBe(true);
   });
 
-  it('honours an aborted signal', async () => {
+  it('honours an aborted signal while it waits for its table, and reads no signal once the table is loaded', async () => {
     const controller = new AbortController();
     controller.abort();
-    await expect(embedder.embed(['anything'], { signal: controller.signal })).rejects.toThrow();
+    const fresh = new GloveEmbedder({ dataDir: data.dir });
+    const error: unknown = await fresh.embed(['anything'], { signal: controller.signal }).catch((caught: unknown) => caught);
+    expect(NexusError.is(error) && error.code).toBe('CANCELLED');
+    // Loaded: embedding is synchronous work; a signal made on demand (as a tool call's is) is never made.
+    await fresh.load();
+    let made = 0;
+    const onDemand = {
+      get signal(): AbortSignal {
+        made += 1;
+        return controller.signal;
+      },
+    };
+    const [vector] = await fresh.embed(['anything'], onDemand);
+    expect(made).toBe(0);
+    expect(Math.hypot(...vector!)).toBeCloseTo(1, 5);
   });
 
   it('close() stops a table build in progress and writes no file', async () => {

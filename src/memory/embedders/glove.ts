@@ -57,9 +57,17 @@ export class GloveEmbedder implements Embedder {
     return options.signal === undefined ? this.#table : untilAborted(this.#table, options.signal);
   }
 
-  async embed(texts: readonly string[], options: { signal?: AbortSignal } = {}): Promise<Float32Array[]> {
-    const table = this.#loaded ?? (await this.load(options));
-    if (options.signal?.aborted) throw cancelled();
+  /**
+   * Embeds `texts`. The signal is read only while the table is loading (once it is loaded, an
+   * embedding is a few microseconds of synchronous work with nothing to wait for), so a caller
+   * that makes its signal on demand makes none.
+   */
+  async embed(texts: readonly string[], options: { signal?: AbortSignal | undefined } = {}): Promise<Float32Array[]> {
+    let table = this.#loaded;
+    if (table === undefined) {
+      table = await this.load(options);
+      if (options.signal?.aborted) throw cancelled();
+    }
     return texts.map((text) => embedText(table, text));
   }
 
