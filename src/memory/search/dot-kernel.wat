@@ -12,7 +12,8 @@
 ;; a 2-vCPU VM). int8 reads a quarter of that and i32x4.dot_i16x8_s does eight multiply-adds per
 ;; instruction. Four vectors per pass, two accumulators each, keep eight independent add chains
 ;; and load each query block once for four vectors; the vectors past the last multiple of four
-;; go through a one-vector loop. The scores are approximate (int8 rounding): FlatVectorSet
+;; go through a one-vector loop. v128.load8x8_s loads eight int8 and widens them to int16 in one
+;; instruction (pmovsxbw from memory), where a 16-byte load and the two extends took four. The scores are approximate (int8 rounding): FlatVectorSet
 ;; rescores the candidates from its float32 copies, so searches stay exact.
 (module
   (import "env" "memory" (memory 0))
@@ -42,21 +43,17 @@
           (local.set $qlo (v128.load (local.get $qj)))
           (local.set $qhi (v128.load offset=16 (local.get $qj)))
           (local.set $p (i32.add (local.get $v) (local.get $j)))
-          (local.set $x (v128.load (local.get $p)))
-          (local.set $a0 (i32x4.add (local.get $a0) (i32x4.dot_i16x8_s (i16x8.extend_low_i8x16_s (local.get $x)) (local.get $qlo))))
-          (local.set $b0 (i32x4.add (local.get $b0) (i32x4.dot_i16x8_s (i16x8.extend_high_i8x16_s (local.get $x)) (local.get $qhi))))
+          (local.set $a0 (i32x4.add (local.get $a0) (i32x4.dot_i16x8_s (v128.load8x8_s (local.get $p)) (local.get $qlo))))
+          (local.set $b0 (i32x4.add (local.get $b0) (i32x4.dot_i16x8_s (v128.load8x8_s offset=8 (local.get $p)) (local.get $qhi))))
           (local.set $p (i32.add (local.get $p) (local.get $bytes)))
-          (local.set $x (v128.load (local.get $p)))
-          (local.set $a1 (i32x4.add (local.get $a1) (i32x4.dot_i16x8_s (i16x8.extend_low_i8x16_s (local.get $x)) (local.get $qlo))))
-          (local.set $b1 (i32x4.add (local.get $b1) (i32x4.dot_i16x8_s (i16x8.extend_high_i8x16_s (local.get $x)) (local.get $qhi))))
+          (local.set $a1 (i32x4.add (local.get $a1) (i32x4.dot_i16x8_s (v128.load8x8_s (local.get $p)) (local.get $qlo))))
+          (local.set $b1 (i32x4.add (local.get $b1) (i32x4.dot_i16x8_s (v128.load8x8_s offset=8 (local.get $p)) (local.get $qhi))))
           (local.set $p (i32.add (local.get $p) (local.get $bytes)))
-          (local.set $x (v128.load (local.get $p)))
-          (local.set $a2 (i32x4.add (local.get $a2) (i32x4.dot_i16x8_s (i16x8.extend_low_i8x16_s (local.get $x)) (local.get $qlo))))
-          (local.set $b2 (i32x4.add (local.get $b2) (i32x4.dot_i16x8_s (i16x8.extend_high_i8x16_s (local.get $x)) (local.get $qhi))))
+          (local.set $a2 (i32x4.add (local.get $a2) (i32x4.dot_i16x8_s (v128.load8x8_s (local.get $p)) (local.get $qlo))))
+          (local.set $b2 (i32x4.add (local.get $b2) (i32x4.dot_i16x8_s (v128.load8x8_s offset=8 (local.get $p)) (local.get $qhi))))
           (local.set $p (i32.add (local.get $p) (local.get $bytes)))
-          (local.set $x (v128.load (local.get $p)))
-          (local.set $a3 (i32x4.add (local.get $a3) (i32x4.dot_i16x8_s (i16x8.extend_low_i8x16_s (local.get $x)) (local.get $qlo))))
-          (local.set $b3 (i32x4.add (local.get $b3) (i32x4.dot_i16x8_s (i16x8.extend_high_i8x16_s (local.get $x)) (local.get $qhi))))
+          (local.set $a3 (i32x4.add (local.get $a3) (i32x4.dot_i16x8_s (v128.load8x8_s (local.get $p)) (local.get $qlo))))
+          (local.set $b3 (i32x4.add (local.get $b3) (i32x4.dot_i16x8_s (v128.load8x8_s offset=8 (local.get $p)) (local.get $qhi))))
           (br_if $block (i32.lt_u (local.tee $j (i32.add (local.get $j) (i32.const 16))) (local.get $bytes))))
         (local.set $a0 (i32x4.add (local.get $a0) (local.get $b0)))
         (local.set $a1 (i32x4.add (local.get $a1) (local.get $b1)))
@@ -94,9 +91,9 @@
         (local.set $j (i32.const 0))
         (loop $block1
           (local.set $qj (i32.add (local.get $q) (i32.shl (local.get $j) (i32.const 1))))
-          (local.set $x (v128.load (i32.add (local.get $v) (local.get $j))))
-          (local.set $a0 (i32x4.add (local.get $a0) (i32x4.dot_i16x8_s (i16x8.extend_low_i8x16_s (local.get $x)) (v128.load (local.get $qj)))))
-          (local.set $b0 (i32x4.add (local.get $b0) (i32x4.dot_i16x8_s (i16x8.extend_high_i8x16_s (local.get $x)) (v128.load offset=16 (local.get $qj)))))
+          (local.set $p (i32.add (local.get $v) (local.get $j)))
+          (local.set $a0 (i32x4.add (local.get $a0) (i32x4.dot_i16x8_s (v128.load8x8_s (local.get $p)) (v128.load (local.get $qj)))))
+          (local.set $b0 (i32x4.add (local.get $b0) (i32x4.dot_i16x8_s (v128.load8x8_s offset=8 (local.get $p)) (v128.load offset=16 (local.get $qj)))))
           (br_if $block1 (i32.lt_u (local.tee $j (i32.add (local.get $j) (i32.const 16))) (local.get $bytes))))
         (local.set $a0 (i32x4.add (local.get $a0) (local.get $b0)))
         (f32.store (local.get $out)
