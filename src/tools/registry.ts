@@ -36,6 +36,8 @@ export class ToolRegistry extends EventEmitter<{ changed: [] }> {
   private readonly underscoreIndex = new Map<string, string>();
   private readonly isEnabled: (name: string) => boolean;
   private readonly ajv = lazyAjv();
+  /** Outputs are validated as they will be sent: this one fills in no defaults. */
+  private readonly outputAjv = lazyAjv({ useDefaults: false });
 
   constructor(private readonly options: ToolRegistryOptions) {
     super();
@@ -65,15 +67,15 @@ export class ToolRegistry extends EventEmitter<{ changed: [] }> {
     if (clash !== undefined) {
       throw new NexusError('DUPLICATE_TOOL', `A tool named "${clash}" is already registered`, { details: { tool: tool.name, existing: clash } });
     }
-    const registered: RegisteredTool = {
-      tool,
-      input: compileSchema(tool.inputSchema, this.ajv, 'input'),
-      output: tool.outputSchema ? compileSchema(tool.outputSchema, this.ajv, 'output') : undefined,
-    };
-    this.tools.set(tool.name, registered);
+    this.tools.set(tool.name, this.compile(tool));
     this.underscoreIndex.set(wireName(tool.name, 'underscore'), tool.name);
     this.emit('changed');
     return () => this.unregister(tool.name);
+  }
+
+  /** A tool with its argument and output validators. */
+  private compile(tool: Tool): RegisteredTool {
+    return { tool, input: compileSchema(tool.inputSchema, this.ajv, 'input'), output: tool.outputSchema ? compileSchema(tool.outputSchema, this.outputAjv, 'output') : undefined };
   }
 
   /**
@@ -96,7 +98,7 @@ export class ToolRegistry extends EventEmitter<{ changed: [] }> {
 
   /** Replaces every tool of one source at once (plugin reload) with a single change event. */
   replaceSource(source: NonNullable<Tool['source']>, tools: readonly Tool[]): void {
-    const compiled = tools.map((tool) => ({ tool, input: compileSchema(tool.inputSchema, this.ajv, 'input'), output: tool.outputSchema ? compileSchema(tool.outputSchema, this.ajv, 'output') : undefined }));
+    const compiled = tools.map((tool) => this.compile(tool));
     const incoming = new Set<string>();
     for (const { tool } of compiled) {
       const clash = this.clashWith(tool.name);

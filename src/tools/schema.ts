@@ -27,9 +27,13 @@ type AddFormats = (ajv: Ajv2020) => unknown;
 const addFormats: AddFormats =
   (addFormatsModule as unknown as { default?: AddFormats }).default ?? (addFormatsModule as unknown as AddFormats);
 
-/** One Ajv per registry: compiled validators are cached by it. Remote $refs are never fetched. */
-export function createAjv(): Ajv2020 {
-  const ajv = new Ajv2020({ allErrors: true, strict: false, useDefaults: true, validateFormats: true });
+/**
+ * One Ajv per registry: compiled validators are cached by it. Remote $refs are never fetched.
+ * `useDefaults` (the default) fills in defaults, mutating what it validates: right for arguments
+ * (validated on a copy), wrong for a tool's output, which is checked as it will be sent.
+ */
+export function createAjv(options: { useDefaults?: boolean } = {}): Ajv2020 {
+  const ajv = new Ajv2020({ allErrors: true, strict: false, useDefaults: options.useDefaults ?? true, validateFormats: true });
   addFormats(ajv);
   return ajv;
 }
@@ -37,12 +41,17 @@ export function createAjv(): Ajv2020 {
 /** An Ajv made on first use: setting one up (meta-schemas, formats) is a start-up cost most tools never need. */
 export type AjvProvider = () => Ajv2020;
 
-export function lazyAjv(): AjvProvider {
+export function lazyAjv(options: { useDefaults?: boolean } = {}): AjvProvider {
   let ajv: Ajv2020 | undefined;
-  return () => (ajv ??= createAjv());
+  return () => (ajv ??= createAjv(options));
 }
 
+/**
+ * Validates a tool's arguments (`input`: zod parses them, applying defaults and transforms; JSON
+ * Schema through `ajv`, on a copy) or its output (`output`: see outputSchema).
+ */
 export function compileSchema<T>(schema: ToolSchema<T>, ajv: AjvProvider, io: 'input' | 'output'): CompiledSchema<T> {
+  if (io === 'output') return outputSchema(schema, ajv);
   if (isZodSchema(schema)) {
     // Converted on first use (tools/list, workflow piping), not at registration: it is the
     // costliest part of registering a tool and a process that is only started pays it for nothing.
@@ -67,6 +76,29 @@ export function compileSchema<T>(schema: ToolSchema<T>, ajv: AjvProvider, io: 'i
       // useDefaults mutates: validate a copy so the caller's arguments stay as sent.
       const copy = structuredClone(value);
       if (validator(copy)) return { ok: true, value: copy as T };
+      return { ok: false, problems: (validator.errors ?? []).map(ajvProblem) };
+    },
+  };
+}
+
+/**
+ * A tool's output is checked against the JSON Schema advertised in tools/list (a zod schema
+ * converted once), with Ajv's compiled validator: exactly what a client checks the result
+ * against, and nothing is copied or parsed. zod's parse of a search result (ten hits) took
+ * ~30 µs per call, rebuilding every object it checked. `ajv` must not fill in defaults: the
+ * output is checked as it will be sent.
+ */
+function outputSchema<T>(schema: ToolSchema<T>, ajv: AjvProvider): CompiledSchema<T> {
+  let jsonSchema: JsonSchemaObject | undefined;
+  let validator: ValidateFunction | undefined;
+  const advertised = (): JsonSchemaObject => (jsonSchema ??= isZodSchema(schema) ? zodToJsonSchema(schema, 'output') : schema);
+  return {
+    get jsonSchema() {
+      return advertised();
+    },
+    validate(value) {
+      validator ??= ajv().compile(advertised());
+      if (validator(value)) return { ok: true, value: value as T };
       return { ok: false, problems: (validator.errors ?? []).map(ajvProblem) };
     },
   };
