@@ -127,6 +127,35 @@ describe('dot kernel', () => {
     }
   });
 
+  it('rescores float32 rows against a float64 query to the same float64 bits in SIMD and JavaScript, whatever the dimensions', () => {
+    for (const dimensions of [1, 3, 4, 7, 100]) {
+      const rows = 9;
+      const memory = createKernelMemory(1);
+      const layout = { query: 0, exact: 1024, slots: 1024 + rows * dimensions * 4, out: 8192 };
+      const query = new Float64Array(memory.buffer, layout.query, dimensions);
+      query.set(vector(dimensions, dimensions));
+      new Float32Array(memory.buffer, layout.exact, rows * dimensions).set(Array.from({ length: rows }, (_, row) => Array.from(vector(row + 50, dimensions))).flat());
+      const slots = [8, 0, 3, 3, 5];
+      new Int32Array(memory.buffer, layout.slots, slots.length).set(slots);
+      const run = (simd: boolean): number[] => {
+        const out = new Float64Array(memory.buffer, layout.out, slots.length + 1);
+        out.fill(-99);
+        vectorKernel(memory, { simd }).rescore(layout.exact, dimensions, layout.slots, slots.length, layout.query, layout.out);
+        expect(out[slots.length]).toBe(-99);
+        return Array.from(out.subarray(0, slots.length));
+      };
+      const simd = run(true);
+      expect(simd).toEqual(run(false));
+      // And they are the dot products (float64 rounding aside).
+      const exact = new Float32Array(memory.buffer, layout.exact, rows * dimensions);
+      slots.forEach((slot, index) => {
+        let dot = 0;
+        for (let j = 0; j < dimensions; j += 1) dot += exact[slot * dimensions + j]! * query[j]!;
+        expect(simd[index]).toBeCloseTo(dot, 12);
+      });
+    }
+  });
+
   it('holds the bytes assembled from dot-kernel.wat (regenerate with `node scripts/gen-dot-kernel.mjs`)', async () => {
     const generated = readFileSync(new URL('../../src/memory/search/dot-kernel-wasm.ts', import.meta.url), 'utf8');
     expect(generated).toBe(renderDotKernelModule(await assembleDotKernel()));

@@ -96,11 +96,19 @@ export type AboveKernel = (scoresOffset: number, count: number, floor: number, o
  */
 export type MaximaKernel = (scoresOffset: number, count: number, block: number, outOffset: number) => number;
 
+/**
+ * For the `count` int32 slot numbers at `slotsOffset`, the float64 dot product of float32 row
+ * slot (`dimensions` floats from `exactOffset` + slot × dimensions × 4) with the float64 query at
+ * `queryOffset`, written as float64 at `outOffset`.
+ */
+export type RescoreKernel = (exactOffset: number, dimensions: number, slotsOffset: number, count: number, queryOffset: number, outOffset: number) => void;
+
 /** The kernel's functions over one memory. */
 export interface VectorKernel {
   readonly dots: DotKernel;
   readonly above: AboveKernel;
   readonly maxima: MaximaKernel;
+  readonly rescore: RescoreKernel;
 }
 
 /**
@@ -112,7 +120,7 @@ export function vectorKernel(memory: WasmMemory, options: { simd?: boolean } = {
   const module = options.simd === false ? null : simdModule();
   if (module !== null && typeof WebAssembly === 'object') {
     const { exports } = new WebAssembly.Instance(module, { env: { memory } });
-    return { dots: exports['dots'] as DotKernel, above: exports['above'] as AboveKernel, maxima: exports['maxima'] as MaximaKernel };
+    return { dots: exports['dots'] as DotKernel, above: exports['above'] as AboveKernel, maxima: exports['maxima'] as MaximaKernel, rescore: exports['rescore'] as RescoreKernel };
   }
   return {
     dots(queryOffset, vectorsOffset, count, vectorBytes, scalesOffset, outOffset, queryScale) {
@@ -148,6 +156,30 @@ export function vectorKernel(memory: WasmMemory, options: { simd?: boolean } = {
         out[index] = largest;
       }
       return blocks;
+    },
+    rescore(exactOffset, dimensions, slotsOffset, count, queryOffset, outOffset) {
+      const { buffer } = memory;
+      const exact = new Float32Array(buffer, exactOffset);
+      const slots = new Int32Array(buffer, slotsOffset, count);
+      const query = new Float64Array(buffer, queryOffset, dimensions);
+      const out = new Float64Array(buffer, outOffset, count);
+      for (let index = 0; index < count; index += 1) {
+        const base = slots[index]! * dimensions;
+        // Four running sums, combined as the kernel combines its lanes.
+        let sum0 = 0;
+        let sum1 = 0;
+        let sum2 = 0;
+        let sum3 = 0;
+        let j = 0;
+        for (; j + 3 < dimensions; j += 4) {
+          sum0 += exact[base + j]! * query[j]!;
+          sum1 += exact[base + j + 1]! * query[j + 1]!;
+          sum2 += exact[base + j + 2]! * query[j + 2]!;
+          sum3 += exact[base + j + 3]! * query[j + 3]!;
+        }
+        for (; j < dimensions; j += 1) sum0 += exact[base + j]! * query[j]!;
+        out[index] = sum0 + sum1 + (sum2 + sum3);
+      }
     },
   };
 }

@@ -151,6 +151,49 @@
         (br $each)))
     (local.get $blocks))
 
+  ;; rescore(exact, dims, slots, n, q, out) writes, for the n int32 slot numbers at `slots`, the
+  ;; float64 dot product of float32 row slot (`dims` floats from exact + slot * dims * 4) with the
+  ;; float64 query at q, at out. Four running sums (dimensions j % 4 = 0, 1, 2, 3; the remainder
+  ;; added to the first) combined as (s0 + s1) + (s2 + s3): the same float64 operations in the
+  ;; same order as the JavaScript fallback, so the scores are the same to the bit. Two lanes per
+  ;; instruction, and no bounds checks, make it several times faster than the JavaScript loop.
+  (func (export "rescore") (param $exact i32) (param $dims i32) (param $slots i32) (param $n i32) (param $q i32) (param $out i32)
+    (local $i i32) (local $row i32) (local $j i32) (local $quads i32) (local $x v128) (local $a v128) (local $b v128) (local $s0 f64)
+    (local.set $quads (i32.and (local.get $dims) (i32.const -4)))
+    (block $done
+      (loop $each
+        (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+        (local.set $row (i32.add (local.get $exact)
+          (i32.mul (i32.load (i32.add (local.get $slots) (i32.shl (local.get $i) (i32.const 2)))) (i32.shl (local.get $dims) (i32.const 2)))))
+        (local.set $a (f64x2.splat (f64.const 0)))
+        (local.set $b (f64x2.splat (f64.const 0)))
+        (local.set $j (i32.const 0))
+        (block $quadsDone
+          (loop $quad
+            (br_if $quadsDone (i32.ge_u (local.get $j) (local.get $quads)))
+            (local.set $x (v128.load (i32.add (local.get $row) (i32.shl (local.get $j) (i32.const 2)))))
+            (local.set $a (f64x2.add (local.get $a) (f64x2.mul (f64x2.promote_low_f32x4 (local.get $x))
+              (v128.load (i32.add (local.get $q) (i32.shl (local.get $j) (i32.const 3)))))))
+            (local.set $b (f64x2.add (local.get $b) (f64x2.mul (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $x) (local.get $x)))
+              (v128.load offset=16 (i32.add (local.get $q) (i32.shl (local.get $j) (i32.const 3)))))))
+            (local.set $j (i32.add (local.get $j) (i32.const 4)))
+            (br $quad)))
+        (local.set $s0 (f64x2.extract_lane 0 (local.get $a)))
+        (block $restDone
+          (loop $rest
+            (br_if $restDone (i32.ge_u (local.get $j) (local.get $dims)))
+            (local.set $s0 (f64.add (local.get $s0) (f64.mul
+              (f64.promote_f32 (f32.load (i32.add (local.get $row) (i32.shl (local.get $j) (i32.const 2)))))
+              (f64.load (i32.add (local.get $q) (i32.shl (local.get $j) (i32.const 3)))))))
+            (local.set $j (i32.add (local.get $j) (i32.const 1)))
+            (br $rest)))
+        (f64.store (i32.add (local.get $out) (i32.shl (local.get $i) (i32.const 3)))
+          (f64.add
+            (f64.add (local.get $s0) (f64x2.extract_lane 1 (local.get $a)))
+            (f64.add (f64x2.extract_lane 0 (local.get $b)) (f64x2.extract_lane 1 (local.get $b)))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $each))))
+
   ;; above(scores, n, floor, out) writes the indices i < n with scores[i] >= floor (float32) as
   ;; int32 at out, in order, and returns how many. FlatVectorSet's second round asks it for the
   ;; few vectors near the k-th score; comparing four scores per instruction and skipping groups

@@ -48,7 +48,8 @@ const ROUNDING_SLACK = 1e-5;
  * out of the top k; so the answer is the exact one.
  *
  * Layout in the kernel's memory: [query: int16 x vectorBytes][vectors: capacity x vectorBytes
- * int8][scales: capacity float32][scores: capacity float32][indices: capacity int32].
+ * int8][scales: capacity float32][scores: capacity float32][indices: capacity int32]. The float32
+ * copies live in a second memory (see exactMemory), rescored by the kernel's `rescore`.
  */
 export class FlatVectorSet {
   readonly dimensions: number;
@@ -60,8 +61,13 @@ export class FlatVectorSet {
   private ids = new Float64Array(0);
   private scopes = new Int32Array(0);
   private times = new Float64Array(0);
-  /** The normalised float32 vectors, `dimensions` per slot. */
-  private exact = new Float32Array(0);
+  /**
+   * The normalised float32 vectors live in a memory of their own, read by the kernel's `rescore`:
+   * [query: float64 x dimensions][rows: capacity x dimensions float32][slots: capacity int32]
+   * [similarities: capacity float64]. The rows never move when it grows (only the scratch does).
+   */
+  private readonly exactMemory: WasmMemory;
+  private readonly exactKernel: VectorKernel;
   /** The largest component magnitude of any vector stored since the last clear (bounds the int8 error). */
   private largestComponent = 0;
   private readonly slots = new Map<number, number>();
@@ -73,6 +79,8 @@ export class FlatVectorSet {
     this.vectorBytes = vectorBytesFor(dimensions);
     this.memory = createKernelMemory(1);
     this.kernel = vectorKernel(this.memory, options);
+    this.exactMemory = createKernelMemory(1);
+    this.exactKernel = vectorKernel(this.exactMemory, options);
     this.reserve(INITIAL_CAPACITY);
   }
 
@@ -123,7 +131,7 @@ export class FlatVectorSet {
       bytes.copyWithin(this.vectorOffset(slot), this.vectorOffset(last), this.vectorOffset(last) + this.vectorBytes);
       const scales = this.scales();
       scales[slot] = scales[last]!;
-      this.exact.copyWithin(slot * this.dimensions, last * this.dimensions, (last + 1) * this.dimensions);
+      new Uint8Array(this.exactMemory.buffer).copyWithin(this.rowOffset(slot), this.rowOffset(last), this.rowOffset(last + 1));
       const movedId = this.ids[last]!;
       this.ids[slot] = movedId;
       this.scopes[slot] = this.scopes[last]!;
@@ -152,6 +160,7 @@ export class FlatVectorSet {
     }
     const normalised = normalise(query);
     const { scale: queryScale, errorBound } = this.writeQuery(normalised);
+    new Float64Array(this.exactMemory.buffer, 0, this.dimensions).set(normalised);
     const scoresOffset = this.scoresOffset();
     this.kernel.dots(0, this.vectorOffset(0), this.size, this.vectorBytes, this.scalesOffset(), scoresOffset, queryScale);
     const approximate = new Float32Array(this.memory.buffer, scoresOffset, this.size);
@@ -159,7 +168,7 @@ export class FlatVectorSet {
 
     const wanted = k + EXTRA_CANDIDATES;
     const first = this.bestApproximate(approximate, wanted, accept);
-    let hits = this.rescore(first.slots, normalised);
+    let hits = this.rescore(first.slots);
     if (first.slots.length === wanted) {
       // A vector left out scores at most its approximate score + errorBound exactly; it can beat
       // the k-th exact score only if its approximate score reaches that score − errorBound.
@@ -174,7 +183,7 @@ export class FlatVectorSet {
           const score = approximate[slot]!;
           if ((score < cutScore || (score === cutScore && this.ids[slot]! > cutId)) && accept(slot)) more.push(slot);
         }
-        if (more.length > 0) hits = [...hits, ...this.rescore(more, normalised)].sort(bySimilarity);
+        if (more.length > 0) hits = [...hits, ...this.rescore(more)].sort(bySimilarity);
       }
     }
     return hits.slice(0, k);
@@ -226,27 +235,17 @@ export class FlatVectorSet {
     return { slots: [...taken, ...ties], cutScore, cutId: ids[ties.at(-1)!]! };
   }
 
-  /** Exact cosine similarities of `slots`, best first (ties: lower id first). */
-  private rescore(slots: readonly number[], query: Float64Array): FlatVectorHit[] {
-    const { dimensions, exact, ids } = this;
+  /**
+   * Exact cosine similarities of `slots` (the kernel's `rescore`, against the query the search
+   * wrote), best first (ties: lower id first).
+   */
+  private rescore(slots: readonly number[]): FlatVectorHit[] {
+    const { exactMemory, ids } = this;
+    new Int32Array(exactMemory.buffer, this.slotsOffset(), slots.length).set(slots);
+    this.exactKernel.rescore(this.rowOffset(0), this.dimensions, this.slotsOffset(), slots.length, 0, this.similaritiesOffset());
+    const similarities = new Float64Array(exactMemory.buffer, this.similaritiesOffset(), slots.length);
     const hits = new Array<FlatVectorHit>(slots.length);
-    for (let index = 0; index < slots.length; index += 1) {
-      const base = slots[index]! * dimensions;
-      // Four running sums: one would make every addition wait for the previous one.
-      let sum0 = 0;
-      let sum1 = 0;
-      let sum2 = 0;
-      let sum3 = 0;
-      let j = 0;
-      for (; j + 3 < dimensions; j += 4) {
-        sum0 += exact[base + j]! * query[j]!;
-        sum1 += exact[base + j + 1]! * query[j + 1]!;
-        sum2 += exact[base + j + 2]! * query[j + 2]!;
-        sum3 += exact[base + j + 3]! * query[j + 3]!;
-      }
-      for (; j < dimensions; j += 1) sum0 += exact[base + j]! * query[j]!;
-      hits[index] = { id: ids[slots[index]!]!, similarity: sum0 + sum1 + (sum2 + sum3) };
-    }
+    for (let index = 0; index < slots.length; index += 1) hits[index] = { id: ids[slots[index]!]!, similarity: similarities[index]! };
     return hits.sort(bySimilarity);
   }
 
@@ -258,7 +257,7 @@ export class FlatVectorSet {
   /** Stores a normalised vector at `slot`: as float32, and as int8 with its scale. */
   private store(slot: number, normalised: Float64Array): void {
     const { dimensions } = this;
-    const exact = this.exact.subarray(slot * dimensions, (slot + 1) * dimensions);
+    const exact = new Float32Array(this.exactMemory.buffer, this.rowOffset(slot), dimensions);
     exact.set(normalised);
     let largest = 0;
     for (let j = 0; j < dimensions; j += 1) largest = Math.max(largest, Math.abs(exact[j]!));
@@ -310,6 +309,19 @@ export class FlatVectorSet {
     return this.scoresOffset() + this.capacity * FLOAT_BYTES;
   }
 
+  /** Where row `slot` of the float32 vectors starts in the exact memory (after the float64 query). */
+  private rowOffset(slot: number): number {
+    return align16(this.dimensions * 8) + slot * this.dimensions * FLOAT_BYTES;
+  }
+
+  private slotsOffset(): number {
+    return align16(this.rowOffset(this.capacity));
+  }
+
+  private similaritiesOffset(): number {
+    return this.slotsOffset() + this.capacity * FLOAT_BYTES;
+  }
+
   private scales(): Float32Array {
     return new Float32Array(this.memory.buffer, this.scalesOffset(), this.capacity);
   }
@@ -326,7 +338,9 @@ export class FlatVectorSet {
     this.ids = grown(this.ids, new Float64Array(capacity));
     this.scopes = grown(this.scopes, new Int32Array(capacity));
     this.times = grown(this.times, new Float64Array(capacity));
-    this.exact = grown(this.exact, new Float32Array(capacity * this.dimensions));
+    // The rows stay where they are; the scratch after them just moves up.
+    const exactMissing = this.similaritiesOffset() + capacity * 8 - this.exactMemory.buffer.byteLength;
+    if (exactMissing > 0) this.exactMemory.grow(Math.ceil(exactMissing / WASM_PAGE_BYTES));
   }
 }
 
@@ -383,7 +397,11 @@ function bySimilarity(left: FlatVectorHit, right: FlatVectorHit): number {
   return right.similarity - left.similarity || left.id - right.id;
 }
 
-function grown<T extends Float64Array | Int32Array | Float32Array>(old: T, next: T): T {
+function align16(bytes: number): number {
+  return Math.ceil(bytes / 16) * 16;
+}
+
+function grown<T extends Float64Array | Int32Array>(old: T, next: T): T {
   next.set(old);
   return next;
 }
