@@ -246,10 +246,10 @@ export class MemorySearch {
     return mergeByScore(lists);
   }
 
-  /** Nearest vectors of the current embedder, merged by cosine similarity. */
   /**
-   * `options` is handed on as given, not unpacked: a tool call makes its AbortSignal only when
-   * something reads it, and an embedder with its table loaded never needs to.
+   * Nearest vectors of the current embedder, merged by cosine similarity. `options` is handed on
+   * as given, not unpacked: a tool call makes its AbortSignal only when something reads it, and an
+   * embedder with its table loaded never needs to.
    */
   private async vectorRanking(tenant: string, request: SearchRequest, kinds: readonly VectorKind[], limit: number, options: { signal?: AbortSignal | undefined }): Promise<Ranked[]> {
     const embedder = this.options.embedder;

@@ -168,7 +168,7 @@ export class FlatVectorSet {
 
     const wanted = k + EXTRA_CANDIDATES;
     const first = this.bestApproximate(approximate, wanted, accept);
-    let hits = this.rescore(first.slots);
+    let hits = this.rescore(first.slots).sort(bySimilarity);
     if (first.slots.length === wanted) {
       // A vector left out scores at most its approximate score + errorBound exactly; it can beat
       // the k-th exact score only if its approximate score reaches that score − errorBound.
@@ -235,10 +235,7 @@ export class FlatVectorSet {
     return { slots: [...taken, ...ties], cutScore, cutId: ids[ties.at(-1)!]! };
   }
 
-  /**
-   * Exact cosine similarities of `slots` (the kernel's `rescore`, against the query the search
-   * wrote), best first (ties: lower id first).
-   */
+  /** Exact cosine similarities of `slots` (the kernel's `rescore`, against the query the search wrote), in their order. */
   private rescore(slots: readonly number[]): FlatVectorHit[] {
     const { exactMemory, ids } = this;
     new Int32Array(exactMemory.buffer, this.slotsOffset(), slots.length).set(slots);
@@ -246,7 +243,7 @@ export class FlatVectorSet {
     const similarities = new Float64Array(exactMemory.buffer, this.similaritiesOffset(), slots.length);
     const hits = new Array<FlatVectorHit>(slots.length);
     for (let index = 0; index < slots.length; index += 1) hits[index] = { id: ids[slots[index]!]!, similarity: similarities[index]! };
-    return hits.sort(bySimilarity);
+    return hits;
   }
 
   private passes(slot: number, scope: number | undefined, filter: FlatVectorFilter): boolean {
