@@ -68,6 +68,12 @@ export class FlatVectorSet {
    */
   private readonly exactMemory: WasmMemory;
   private readonly exactKernel: VectorKernel;
+  /**
+   * Typed views of both memories' current layout, made again by reserve() (the only place either
+   * memory grows or the offsets move): a search reads through them instead of asking each memory
+   * for its buffer and building views on every call.
+   */
+  private views!: KernelViews;
   /** The largest component magnitude of any vector stored since the last clear (bounds the int8 error). */
   private largestComponent = 0;
   private readonly slots = new Map<number, number>();
@@ -129,7 +135,7 @@ export class FlatVectorSet {
       // The last vector moves into the hole, so the blocks stay dense.
       const bytes = new Uint8Array(this.memory.buffer);
       bytes.copyWithin(this.vectorOffset(slot), this.vectorOffset(last), this.vectorOffset(last) + this.vectorBytes);
-      const scales = this.scales();
+      const { scales } = this.views;
       scales[slot] = scales[last]!;
       new Uint8Array(this.exactMemory.buffer).copyWithin(this.rowOffset(slot), this.rowOffset(last), this.rowOffset(last + 1));
       const movedId = this.ids[last]!;
@@ -160,15 +166,16 @@ export class FlatVectorSet {
     }
     const normalised = normalise(query);
     const { scale: queryScale, errorBound } = this.writeQuery(normalised);
-    new Float64Array(this.exactMemory.buffer, 0, this.dimensions).set(normalised);
+    const { scores: approximate, indices } = this.views;
+    const { ids } = this;
+    this.views.exactQuery.set(normalised);
     const scoresOffset = this.scoresOffset();
     this.kernel.dots(0, this.vectorOffset(0), this.size, this.vectorBytes, this.scalesOffset(), scoresOffset, queryScale);
-    const approximate = new Float32Array(this.memory.buffer, scoresOffset, this.size);
-    const accept = scope === undefined && filter.from === undefined && filter.to === undefined ? () => true : (slot: number) => this.passes(slot, scope, filter);
+    const accept = scope === undefined && filter.from === undefined && filter.to === undefined ? undefined : (slot: number) => this.passes(slot, scope, filter);
 
     const wanted = k + EXTRA_CANDIDATES;
-    const first = this.bestApproximate(approximate, wanted, accept);
-    let hits = this.rescore(first.slots).sort(bySimilarity);
+    const first = this.bestApproximate(wanted, accept);
+    const hits = this.rescore(first.slots).sort(bySimilarity);
     if (first.slots.length === wanted) {
       // A vector left out scores at most its approximate score + errorBound exactly; it can beat
       // the k-th exact score only if its approximate score reaches that score − errorBound.
@@ -176,14 +183,17 @@ export class FlatVectorSet {
       const { cutScore, cutId } = first;
       if (cutScore >= floor) {
         const found = this.kernel.above(scoresOffset, this.size, floor, this.indicesOffset());
-        const near = new Int32Array(this.memory.buffer, this.indicesOffset(), found);
         const more: number[] = [];
-        for (const slot of near) {
+        for (let index = 0; index < found; index += 1) {
+          const slot = indices[index]!;
           // Taken slots rank at or above the cut (approximate score, then lower id).
           const score = approximate[slot]!;
-          if ((score < cutScore || (score === cutScore && this.ids[slot]! > cutId)) && accept(slot)) more.push(slot);
+          if ((score < cutScore || (score === cutScore && ids[slot]! > cutId)) && (accept === undefined || accept(slot))) more.push(slot);
         }
-        if (more.length > 0) hits = [...hits, ...this.rescore(more)].sort(bySimilarity);
+        if (more.length > 0) {
+          hits.push(...this.rescore(more));
+          hits.sort(bySimilarity);
+        }
       }
     }
     return hits.slice(0, k);
@@ -199,29 +209,34 @@ export class FlatVectorSet {
    * make the cut — about `wanted` + 10 of them — and the cut is selected among those. With filters
    * the shortcut holds when enough of the listed slots pass; otherwise the heap scans everything.
    */
-  private bestApproximate(approximate: Float32Array, wanted: number, accept: (slot: number) => boolean): FirstRound {
+  private bestApproximate(wanted: number, accept: ((slot: number) => boolean) | undefined): FirstRound {
     const { size } = this;
+    const { scores, indices, maxima } = this.views;
     // Blocks of a multiple of 4 scores (the kernel compares four at once), about 4 per wanted slot.
     const blockSize = 4 * Math.floor(size / (4 * BLOCKS_PER_CANDIDATE * wanted));
     if (blockSize > 0) {
-      const indices = this.indicesOffset();
-      const blocks = this.kernel.maxima(this.scoresOffset(), size, blockSize, indices);
+      const blocks = this.kernel.maxima(this.scoresOffset(), size, blockSize, this.indicesOffset());
       // Read before `above` writes its indices over the maxima.
-      const bound = kthLargest(new Float32Array(this.memory.buffer, indices, blocks), wanted);
-      const found = this.kernel.above(this.scoresOffset(), size, bound, indices);
+      const bound = kthLargest(maxima, wanted, blocks);
+      const found = this.kernel.above(this.scoresOffset(), size, bound, this.indicesOffset());
       const passing: number[] = [];
-      for (const slot of new Int32Array(this.memory.buffer, indices, found)) if (accept(slot)) passing.push(slot);
-      if (passing.length >= wanted) return this.cut(approximate, passing, wanted);
+      for (let index = 0; index < found; index += 1) {
+        const slot = indices[index]!;
+        if (accept === undefined || accept(slot)) passing.push(slot);
+      }
+      if (passing.length >= wanted) return this.cut(passing, wanted);
     }
-    return this.cut(approximate, topK(approximate, wanted, accept, { order: this.ids }), wanted);
+    return this.cut(topK(scores.subarray(0, size), wanted, accept ?? acceptAll, { order: this.ids }), wanted);
   }
 
   /** The best `wanted` of `slots` (all of them when there are no more) and their cut. */
-  private cut(approximate: Float32Array, slots: number[], wanted: number): FirstRound {
+  private cut(slots: number[], wanted: number): FirstRound {
+    const { scores: approximate } = this.views;
     const { ids } = this;
     if (slots.length === 0) return { slots, cutScore: Number.NEGATIVE_INFINITY, cutId: Number.POSITIVE_INFINITY };
-    const scores = Float32Array.from(slots, (slot) => approximate[slot]!);
-    const cutScore = kthLargest(scores, Math.min(wanted, slots.length));
+    const scores = new Float32Array(slots.length);
+    for (let index = 0; index < slots.length; index += 1) scores[index] = approximate[slots[index]!]!;
+    const cutScore = kthLargest(scores, Math.min(wanted, slots.length), slots.length);
     // Everything above the cut score, then the ties by lower id until `wanted`.
     const taken: number[] = [];
     const ties: number[] = [];
@@ -237,10 +252,10 @@ export class FlatVectorSet {
 
   /** Exact cosine similarities of `slots` (the kernel's `rescore`, against the query the search wrote), in their order. */
   private rescore(slots: readonly number[]): FlatVectorHit[] {
-    const { exactMemory, ids } = this;
-    new Int32Array(exactMemory.buffer, this.slotsOffset(), slots.length).set(slots);
+    const { slots: slotArea, similarities } = this.views;
+    const { ids } = this;
+    for (let index = 0; index < slots.length; index += 1) slotArea[index] = slots[index]!;
     this.exactKernel.rescore(this.rowOffset(0), this.dimensions, this.slotsOffset(), slots.length, 0, this.similaritiesOffset());
-    const similarities = new Float64Array(exactMemory.buffer, this.similaritiesOffset(), slots.length);
     const hits = new Array<FlatVectorHit>(slots.length);
     for (let index = 0; index < slots.length; index += 1) hits[index] = { id: ids[slots[index]!]!, similarity: similarities[index]! };
     return hits;
@@ -263,7 +278,7 @@ export class FlatVectorSet {
     const int8 = new Int8Array(this.memory.buffer, this.vectorOffset(slot), this.vectorBytes);
     for (let j = 0; j < dimensions; j += 1) int8[j] = step === 0 ? 0 : Math.round(exact[j]! / step);
     int8.fill(0, dimensions);
-    this.scales()[slot] = step;
+    this.views.scales[slot] = step;
     this.largestComponent = Math.max(this.largestComponent, largest);
   }
 
@@ -278,7 +293,7 @@ export class FlatVectorSet {
       largest = Math.max(largest, Math.abs(component));
       l1 += Math.abs(component);
     }
-    const int16 = new Int16Array(this.memory.buffer, 0, this.vectorBytes);
+    const int16 = this.views.query;
     int16.fill(0);
     if (largest === 0) return { scale: 0, errorBound: ROUNDING_SLACK };
     const factor = Math.min(INT16_MAX / largest, (QUERY_L1_LIMIT - this.dimensions) / l1);
@@ -319,10 +334,6 @@ export class FlatVectorSet {
     return this.slotsOffset() + this.capacity * FLOAT_BYTES;
   }
 
-  private scales(): Float32Array {
-    return new Float32Array(this.memory.buffer, this.scalesOffset(), this.capacity);
-  }
-
   /** Room for `capacity` vectors: grows the memory (vectors stay in place, the scales move up) and the other arrays. */
   private reserve(capacity: number): void {
     const oldScales = this.scalesOffset();
@@ -338,16 +349,28 @@ export class FlatVectorSet {
     // The rows stay where they are; the scratch after them just moves up.
     const exactMissing = this.similaritiesOffset() + capacity * 8 - this.exactMemory.buffer.byteLength;
     if (exactMissing > 0) this.exactMemory.grow(Math.ceil(exactMissing / WASM_PAGE_BYTES));
+    const { buffer } = this.memory;
+    const exact = this.exactMemory.buffer;
+    this.views = {
+      query: new Int16Array(buffer, 0, this.vectorBytes),
+      scales: new Float32Array(buffer, this.scalesOffset(), capacity),
+      scores: new Float32Array(buffer, this.scoresOffset(), capacity),
+      indices: new Int32Array(buffer, this.indicesOffset(), capacity),
+      maxima: new Float32Array(buffer, this.indicesOffset(), capacity),
+      exactQuery: new Float64Array(exact, 0, this.dimensions),
+      slots: new Int32Array(exact, this.slotsOffset(), capacity),
+      similarities: new Float64Array(exact, this.similaritiesOffset(), capacity),
+    };
   }
 }
 
 /**
- * The k-th largest of `values` (1 ≤ k ≤ length), by quickselect; reorders `values`. Every score
- * is finite (normalise refuses anything else), so comparisons are a total order.
+ * The k-th largest of the first `length` of `values` (1 ≤ k ≤ length), by quickselect; reorders
+ * them. Every score is finite (normalise refuses anything else), so comparisons are a total order.
  */
-function kthLargest(values: Float32Array, k: number): number {
+function kthLargest(values: Float32Array, k: number, length: number): number {
   let low = 0;
-  let high = values.length - 1;
+  let high = length - 1;
   const target = k - 1;
   while (low < high) {
     // Hoare partition around the middle value, largest first.
@@ -372,6 +395,23 @@ function kthLargest(values: Float32Array, k: number): number {
   return values[target]!;
 }
 
+/**
+ * Views of the kernel memories (layouts in FlatVectorSet's and exactMemory's comments): the int16
+ * query, the scales, the approximate scores, the indices `above` writes (where `maxima` writes its
+ * float32 maxima first), and in the exact memory the float64 query, the slots to rescore and their
+ * similarities.
+ */
+interface KernelViews {
+  readonly query: Int16Array;
+  readonly scales: Float32Array;
+  readonly scores: Float32Array;
+  readonly indices: Int32Array;
+  readonly maxima: Float32Array;
+  readonly exactQuery: Float64Array;
+  readonly slots: Int32Array;
+  readonly similarities: Float64Array;
+}
+
 /** The first round's candidates and the cut that the second round compares with. */
 interface FirstRound {
   slots: number[];
@@ -388,6 +428,10 @@ function normalise(vector: ArrayLike<number>): Float64Array {
   const result = new Float64Array(vector.length);
   for (let j = 0; j < vector.length; j += 1) result[j] = vector[j]! * scale;
   return result;
+}
+
+function acceptAll(): boolean {
+  return true;
 }
 
 function bySimilarity(left: FlatVectorHit, right: FlatVectorHit): number {
