@@ -95,7 +95,8 @@ function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
 /** One text → one L2-normalised vector (all zeros when no word of the text is known). */
 export function embedText(table: GloveTable, text: string): Float32Array {
   const d = table.dimensions;
-  const sum = new Float64Array(d);
+  // A plain array: a typed one this size costs more to allocate (its memory lives outside the JS heap).
+  const sum = new Array<number>(d).fill(0);
   for (const token of tokenize(text)) {
     const slot = lookup(table, token);
     if (slot === undefined) continue;

@@ -1,5 +1,6 @@
 import type { VectorQuery } from '../vector-index.js';
 import { Labels } from './labels.js';
+import { sortByScore } from './rank-order.js';
 import { topK } from './top-k.js';
 
 /** FTS5's bm25() constants and floor for the IDF of a term most rows contain. */
@@ -193,9 +194,7 @@ export class Bm25Index {
         (filter.to === undefined || this.slotTimes[slot]! <= filter.to) &&
         (filter.liveAt === undefined || this.slotExpiry[slot]! > filter.liveAt);
       const best = topK(this.scores, limit, accept, { candidates: this.touched.subarray(0, touchedCount), order: this.slotIds });
-      return best
-        .map((slot) => ({ id: this.slotIds[slot]!, score: this.scores[slot]! }))
-        .sort((left, right) => right.score - left.score || left.id - right.id);
+      return sortByScore(best, this.scores, this.slotIds).map((slot) => ({ id: this.slotIds[slot]!, score: this.scores[slot]! }));
     } finally {
       for (let index = 0; index < touchedCount; index += 1) this.scores[this.touched[index]!] = 0;
     }

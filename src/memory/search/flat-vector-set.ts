@@ -1,6 +1,7 @@
 import type { VectorQuery } from '../vector-index.js';
 import { createKernelMemory, vectorBytesFor, vectorKernel, WASM_PAGE_BYTES, type VectorKernel, type WasmMemory } from './dot-kernel.js';
 import { Labels } from './labels.js';
+import { positions, sortByScore } from './rank-order.js';
 import { topK } from './top-k.js';
 
 /** Only vectors stored with this scope, within the inclusive timestamp range: the query's own filters. */
@@ -74,6 +75,8 @@ export class FlatVectorSet {
    * for its buffer and building views on every call.
    */
   private views!: KernelViews;
+  /** Scratch for cut(): a search allocates no typed array (one this size costs ~1 µs, its memory outside the JS heap). */
+  private cutScores = new Float32Array(0);
   /** The largest component magnitude of any vector stored since the last clear (bounds the int8 error). */
   private largestComponent = 0;
   private readonly slots = new Map<number, number>();
@@ -164,22 +167,24 @@ export class FlatVectorSet {
       scope = this.scopeLabels.get(filter.scope);
       if (scope === undefined) return [];
     }
-    const normalised = normalise(query);
+    // Straight into the exact memory, where rescore reads the query.
+    const normalised = normalise(query, this.views.exactQuery);
     const { scale: queryScale, errorBound } = this.writeQuery(normalised);
     const { scores: approximate, indices } = this.views;
     const { ids } = this;
-    this.views.exactQuery.set(normalised);
     const scoresOffset = this.scoresOffset();
     this.kernel.dots(0, this.vectorOffset(0), this.size, this.vectorBytes, this.scalesOffset(), scoresOffset, queryScale);
     const accept = scope === undefined && filter.from === undefined && filter.to === undefined ? undefined : (slot: number) => this.passes(slot, scope, filter);
 
     const wanted = k + EXTRA_CANDIDATES;
     const first = this.bestApproximate(wanted, accept);
-    const hits = this.rescore(first.slots).sort(bySimilarity);
+    const rescored: Rescored = { ids: [], similarities: [] };
+    this.rescore(first.slots, rescored);
+    const order = sortByScore(positions(rescored.ids.length), rescored.similarities, rescored.ids);
     if (first.slots.length === wanted) {
       // A vector left out scores at most its approximate score + errorBound exactly; it can beat
       // the k-th exact score only if its approximate score reaches that score − errorBound.
-      const floor = hits[k - 1]!.similarity - errorBound;
+      const floor = rescored.similarities[order[k - 1]!]! - errorBound;
       const { cutScore, cutId } = first;
       if (cutScore >= floor) {
         const found = this.kernel.above(scoresOffset, this.size, floor, this.indicesOffset());
@@ -191,12 +196,15 @@ export class FlatVectorSet {
           if ((score < cutScore || (score === cutScore && ids[slot]! > cutId)) && (accept === undefined || accept(slot))) more.push(slot);
         }
         if (more.length > 0) {
-          hits.push(...this.rescore(more));
-          hits.sort(bySimilarity);
+          for (let position = rescored.ids.length; position < rescored.ids.length + more.length; position += 1) order.push(position);
+          this.rescore(more, rescored);
+          sortByScore(order, rescored.similarities, rescored.ids);
         }
       }
     }
-    return hits.slice(0, k);
+    const hits = new Array<FlatVectorHit>(Math.min(k, order.length));
+    for (let rank = 0; rank < hits.length; rank += 1) hits[rank] = { id: rescored.ids[order[rank]!]!, similarity: rescored.similarities[order[rank]!]! };
+    return hits;
   }
 
   /**
@@ -234,7 +242,8 @@ export class FlatVectorSet {
     const { scores: approximate } = this.views;
     const { ids } = this;
     if (slots.length === 0) return { slots, cutScore: Number.NEGATIVE_INFINITY, cutId: Number.POSITIVE_INFINITY };
-    const scores = new Float32Array(slots.length);
+    if (this.cutScores.length < slots.length) this.cutScores = new Float32Array(Math.max(slots.length, 2 * this.cutScores.length));
+    const scores = this.cutScores;
     for (let index = 0; index < slots.length; index += 1) scores[index] = approximate[slots[index]!]!;
     const cutScore = kthLargest(scores, Math.min(wanted, slots.length), slots.length);
     // Everything above the cut score, then the ties by lower id until `wanted`.
@@ -250,15 +259,16 @@ export class FlatVectorSet {
     return { slots: [...taken, ...ties], cutScore, cutId: ids[ties.at(-1)!]! };
   }
 
-  /** Exact cosine similarities of `slots` (the kernel's `rescore`, against the query the search wrote), in their order. */
-  private rescore(slots: readonly number[]): FlatVectorHit[] {
+  /** Appends the ids of `slots` and their exact cosine similarities (the kernel's `rescore`, against the query the search wrote) to `into`. */
+  private rescore(slots: readonly number[], into: Rescored): void {
     const { slots: slotArea, similarities } = this.views;
     const { ids } = this;
     for (let index = 0; index < slots.length; index += 1) slotArea[index] = slots[index]!;
     this.exactKernel.rescore(this.rowOffset(0), this.dimensions, this.slotsOffset(), slots.length, 0, this.similaritiesOffset());
-    const hits = new Array<FlatVectorHit>(slots.length);
-    for (let index = 0; index < slots.length; index += 1) hits[index] = { id: ids[slots[index]!]!, similarity: similarities[index]! };
-    return hits;
+    for (let index = 0; index < slots.length; index += 1) {
+      into.ids.push(ids[slots[index]!]!);
+      into.similarities.push(similarities[index]!);
+    }
   }
 
   private passes(slot: number, scope: number | undefined, filter: FlatVectorFilter): boolean {
@@ -412,6 +422,12 @@ interface KernelViews {
   readonly similarities: Float64Array;
 }
 
+/** The vectors rescored so far: their ids and exact similarities, position by position. */
+interface Rescored {
+  ids: number[];
+  similarities: number[];
+}
+
 /** The first round's candidates and the cut that the second round compares with. */
 interface FirstRound {
   slots: number[];
@@ -419,23 +435,21 @@ interface FirstRound {
   cutId: number;
 }
 
-/** `vector` scaled to length 1 (all zeros stays all zeros), in float64; non-finite components are refused. */
-function normalise(vector: ArrayLike<number>): Float64Array {
+/**
+ * `vector` scaled to length 1 (all zeros stays all zeros), in float64, written to `into`;
+ * non-finite components are refused before anything is written.
+ */
+function normalise(vector: ArrayLike<number>, into: Float64Array<ArrayBufferLike> = new Float64Array(vector.length)): Float64Array<ArrayBufferLike> {
   let norm = 0;
   for (let j = 0; j < vector.length; j += 1) norm += vector[j]! * vector[j]!;
   if (!Number.isFinite(norm)) throw new RangeError('vector components must be finite numbers, not too large to square');
   const scale = norm > 0 ? 1 / Math.sqrt(norm) : 0;
-  const result = new Float64Array(vector.length);
-  for (let j = 0; j < vector.length; j += 1) result[j] = vector[j]! * scale;
-  return result;
+  for (let j = 0; j < vector.length; j += 1) into[j] = vector[j]! * scale;
+  return into;
 }
 
 function acceptAll(): boolean {
   return true;
-}
-
-function bySimilarity(left: FlatVectorHit, right: FlatVectorHit): number {
-  return right.similarity - left.similarity || left.id - right.id;
 }
 
 function align16(bytes: number): number {

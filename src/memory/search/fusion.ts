@@ -5,6 +5,8 @@
  * scores and cosine distances are on unrelated scales.
  */
 
+import { positions, sortByScore } from './rank-order.js';
+
 export interface FuseOptions {
   /** Damping constant: larger k flattens the difference between ranks 1 and 10. Default 60. */
   k?: number;
@@ -33,26 +35,41 @@ export function fuse<Id extends string | number>(lists: ReadonlyArray<ReadonlyAr
   if (weights.length !== lists.length || weights.some((weight) => !Number.isFinite(weight) || weight < 0)) {
     throw new RangeError('fusion needs one finite, non-negative weight per list');
   }
-  // Plain loops and one record per item: a hybrid search fuses ~100 items per call.
-  const fused = new Map<Id, FusedHit<Id> & { order: number; best: number }>();
-  for (let listIndex = 0; listIndex < lists.length; listIndex += 1) {
+  // Parallel arrays, one slot per distinct item in order of first appearance, and objects only
+  // for the result: a hybrid search fuses ~100 items per call. Plain arrays, not typed ones: a
+  // typed array this size costs more to allocate (its memory lives outside the JS heap).
+  const width = lists.length;
+  let total = 0;
+  for (const list of lists) total += list.length;
+  const slotOf = new Map<Id, number>();
+  const ids: Id[] = [];
+  const scores = new Array<number>(total).fill(0);
+  const best = new Array<number>(total).fill(Number.POSITIVE_INFINITY);
+  const ranks = new Array<number>(total * width).fill(0);
+  for (let listIndex = 0; listIndex < width; listIndex += 1) {
     const list = lists[listIndex]!;
     const weight = weights[listIndex]!;
     for (let position = 0; position < list.length; position += 1) {
       const id = list[position]!.id;
-      let hit = fused.get(id);
-      if (!hit) {
-        hit = { id, score: 0, ranks: new Array<number>(lists.length).fill(0), order: fused.size, best: Number.POSITIVE_INFINITY };
-        fused.set(id, hit);
+      let slot = slotOf.get(id);
+      if (slot === undefined) {
+        slot = ids.length;
+        slotOf.set(id, slot);
+        ids.push(id);
+      } else if (ranks[slot * width + listIndex] !== 0) {
+        continue;
       }
-      if (hit.ranks[listIndex] !== 0) continue;
       const rank = position + 1;
-      hit.ranks[listIndex] = rank;
-      hit.score += weight / (k + rank);
-      hit.best = Math.min(hit.best, rank);
+      ranks[slot * width + listIndex] = rank;
+      scores[slot]! += weight / (k + rank);
+      best[slot] = Math.min(best[slot]!, rank);
     }
   }
-  return [...fused.values()]
-    .sort((a, b) => b.score - a.score || a.best - b.best || a.order - b.order)
-    .map(({ id, score, ranks }) => ({ id, score, ranks }));
+  // Stable: items equal on score and best rank stay in order of first appearance.
+  const order = sortByScore(positions(ids.length), scores, best);
+  return order.map((slot) => {
+    const itemRanks = new Array<number>(width);
+    for (let listIndex = 0; listIndex < width; listIndex += 1) itemRanks[listIndex] = ranks[slot * width + listIndex]!;
+    return { id: ids[slot]!, score: scores[slot]!, ranks: itemRanks };
+  });
 }

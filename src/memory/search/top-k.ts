@@ -36,7 +36,8 @@ export function topK(scores: SlotScores, k: number, accept: (slot: number) => bo
 
 /** A size-k min-heap of slots: its root is the worst slot held. */
 class SlotHeap {
-  readonly slots: Int32Array;
+  /** A plain array: a typed one this size costs more to allocate (its memory lives outside the JS heap). */
+  readonly slots: number[];
   size = 0;
 
   constructor(
@@ -45,7 +46,7 @@ class SlotHeap {
     private readonly accept: (slot: number) => boolean,
     private readonly order: Float64Array | undefined,
   ) {
-    this.slots = new Int32Array(k);
+    this.slots = new Array<number>(k).fill(0);
   }
 
   /** Offers a slot; returns the score a slot must reach to be worth offering now. */

@@ -20,7 +20,13 @@ interface KvRow {
 }
 
 const COLUMNS = 'id, tenant, namespace, key, value, tags, created_at, updated_at, expires_at';
-const PREFIXED_COLUMNS = COLUMNS.split(', ').map((column) => `i.${column}`).join(', ');
+/** The columns a lookup by id reads: all but the tenant, which the lookup is given (one string fewer per row). */
+const LOOKUP_COLUMNS = COLUMNS.split(', ')
+  .filter((column) => column !== 'tenant')
+  .map((column) => `i.${column}`)
+  .join(', ');
+// CROSS JOIN keeps the primary-key lookups: with a plain IN the planner may scan the tenant index.
+const LOOKUP_BY_IDS = `SELECT ${LOOKUP_COLUMNS} FROM json_each(@ids) AS j CROSS JOIN kv_items AS i ON i.id = j.value WHERE i.tenant = @tenant AND (i.expires_at IS NULL OR i.expires_at > @now)`;
 const LIVE = '(expires_at IS NULL OR expires_at > @now)';
 
 interface KvTextRow {
@@ -119,13 +125,12 @@ export class SqliteKvStore implements KvStore {
   async getByIds(tenant: string, ids: readonly number[], now: number): Promise<KvItem[]> {
     if (ids.length === 0) return [];
     const rows = this.database.read(() =>
-      // CROSS JOIN keeps the primary-key lookups: with a plain IN the planner may scan the tenant index.
       this.database
-        .statement(`SELECT ${PREFIXED_COLUMNS} FROM json_each(@ids) AS j CROSS JOIN kv_items AS i ON i.id = j.value WHERE i.tenant = @tenant AND (i.expires_at IS NULL OR i.expires_at > @now)`)
+        .statement(LOOKUP_BY_IDS)
         .raw()
         .all({ ids: JSON.stringify(ids), tenant, now }),
-    ) as KvValues[];
-    return rows.map(itemFromValues);
+    ) as LookupValues[];
+    return rows.map((values) => itemFromValues(tenant, values));
   }
 
   async delete(tenant: string, namespace: string, key: string, now: number, options: { signal?: AbortSignal | undefined } = {}): Promise<boolean> {
@@ -245,9 +250,10 @@ function tagConditions(tags: readonly string[] | undefined, params: Record<strin
 }
 
 /** A row of COLUMNS as an array: what `.raw()` returns, which better-sqlite3 makes at half the cost of a row object. */
-type KvValues = [number, string, string, string, string, string, number, number, number | null];
+/** A row of LOOKUP_COLUMNS. */
+type LookupValues = [number, string, string, string, string, number, number, number | null];
 
-function itemFromValues([id, tenant, namespace, key, value, tags, created_at, updated_at, expires_at]: KvValues): KvItem {
+function itemFromValues(tenant: string, [id, namespace, key, value, tags, created_at, updated_at, expires_at]: LookupValues): KvItem {
   return toItem({ id, tenant, namespace, key, value, tags, created_at, updated_at, expires_at });
 }
 
