@@ -2,6 +2,8 @@ import { stem } from './text/index.js';
 import { queryStems } from './index-terms.js';
 
 const WORD = /[\p{L}\p{N}]+/gu;
+/** Whitespace that folding must rewrite beyond single newlines: a run of two, or anything but a space or newline. */
+const FOLDABLE = /\s\s|[^\S \n]/;
 
 /**
  * A short excerpt of `text` around the first word that matches the query (same stemming as
@@ -9,7 +11,7 @@ const WORD = /[\p{L}\p{N}]+/gu;
  * characters plus ellipses, cut at word boundaries.
  */
 export function makeSnippet(text: string, query: string, maxLength = 200): string {
-  const flat = text.replace(/\s+/g, ' ').trim();
+  const flat = flatten(text);
   if (flat.length <= maxLength) return flat;
   const stems = queryStems(query);
   let hit = 0;
@@ -25,4 +27,12 @@ export function makeSnippet(text: string, query: string, maxLength = 200): strin
   let end = Math.min(flat.length, start + maxLength);
   if (end < flat.length) end = flat.lastIndexOf(' ', end) > start ? flat.lastIndexOf(' ', end) : end;
   return `${start > 0 ? '…' : ''}${flat.slice(start, end)}${end < flat.length ? '…' : ''}`;
+}
+
+/**
+ * `text` on one line, whitespace runs folded to one space. Index texts are mostly words
+ * separated by single spaces and newlines: those need no regular-expression replace (~2x faster).
+ */
+function flatten(text: string): string {
+  return (FOLDABLE.test(text) ? text.replace(/\s+/g, ' ') : text.replaceAll('\n', ' ')).trim();
 }

@@ -57,6 +57,20 @@ export function kvStoreContract(name: string, create: () => StoreFixture<KvStore
       expect((await store.list({ tenant: 'acme', namespace: 'default', limit: 10, now: T0 })).items.map((item) => item.value)).toEqual(['c']);
     });
 
+    it('reads items by id exactly as get does, whatever JSON they hold, only in their tenant', async () => {
+      const values = [{ nested: { list: [1, -2.5, 1e300, null, true], text: 'é "quoted" \\ \n\t ✓ 😀' } }, 'plain', 2 ** 53 + 2, -0.125, null, false, [], {}];
+      const ids: number[] = [];
+      for (const [index, value] of values.entries()) ids.push((await store.put(put({ key: `k${index}`, valueJson: JSON.stringify(value), tags: index % 2 === 0 ? ['even', 'x'] : [] }))).item.id);
+      const other = await store.put(put({ key: 'k0', tenant: 'acme', valueJson: '"theirs"' }));
+      const found = await store.getByIds('default', [...ids, other.item.id, 999_999], T0);
+      const byId = new Map(found.map((item) => [item.id, item]));
+      expect(found).toHaveLength(values.length);
+      for (const [index, id] of ids.entries()) expect(byId.get(id)).toEqual(await store.get('default', 'default', `k${index}`, T0));
+      expect(byId.get(ids[0]!)?.value).toEqual(values[0]);
+      expect(await store.getByIds('acme', ids, T0)).toEqual([]);
+      expect(await store.getByIds('default', [], T0)).toEqual([]);
+    });
+
     it('hides expired items from every read before and after sweeping', async () => {
       await store.put(put({ key: 'short', expiresAt: T0 + 1000, indexText: 'ephemeral note' }));
       await store.put(put({ key: 'long', indexText: 'ephemeral forever' }));
