@@ -1,4 +1,6 @@
+import { execFileSync } from 'node:child_process';
 import { statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
@@ -8,6 +10,7 @@ import { openDatabase, type SqliteDatabase } from '../../src/storage/sqlite/data
 import type { Migration } from '../../src/storage/sqlite/migrations.js';
 import { tempDir } from '../support/runtime.js';
 
+const require = createRequire(import.meta.url);
 const cleanups: Array<() => void> = [];
 afterEach(() => {
   for (const cleanup of cleanups.splice(0).reverse()) cleanup();
@@ -124,6 +127,46 @@ describe('SqliteDatabase', () => {
     } finally {
       holder.connection.exec('ROLLBACK');
     }
+  });
+
+  describe('changeEpoch', () => {
+    const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+    it('moves on this process’s own commits at once, whichever connection made them', async () => {
+      const file = path.join(temp(), 'nexus.db');
+      const database = open(file);
+      database.migrate('notes', notes);
+      const other = open(file);
+      const before = database.changeEpoch();
+      expect(database.changeEpoch()).toBe(before);
+      await database.write((db) => db.prepare("INSERT INTO notes (body) VALUES ('own')").run());
+      const afterOwn = database.changeEpoch();
+      expect(afterOwn).toBeGreaterThan(before);
+      await other.write((db) => db.prepare("INSERT INTO notes (body) VALUES ('sibling')").run());
+      expect(database.changeEpoch()).toBeGreaterThan(afterOwn);
+      // A failed write commits nothing and moves nothing.
+      const settled = database.changeEpoch();
+      await expect(database.write(() => {
+        throw new Error('no');
+      })).rejects.toThrow('no');
+      await nextTurn();
+      expect(database.changeEpoch()).toBe(settled);
+    });
+
+    it('moves on another process’s commit from the next turn of the event loop, and only then', async () => {
+      const file = path.join(temp(), 'nexus.db');
+      const database = open(file);
+      database.migrate('notes', notes);
+      const before = database.changeEpoch();
+      // The child commits while this turn is blocked: the reading taken this turn stands.
+      execFileSync(process.execPath, ['-e', `const Database = require(${JSON.stringify(require.resolve('better-sqlite3'))}); new Database(process.argv[1]).prepare("INSERT INTO notes (body) VALUES ('child')").run();`, file]);
+      expect(database.changeEpoch()).toBe(before);
+      await nextTurn();
+      expect(database.changeEpoch()).toBeGreaterThan(before);
+      const seen = database.changeEpoch();
+      await nextTurn();
+      expect(database.changeEpoch()).toBe(seen);
+    });
   });
 
   it('refuses work after close', async () => {

@@ -35,6 +35,8 @@ export class TextMirror<Row extends { id: number }> {
   private loading: Promise<void> | undefined;
   /** The last journal entry the index reflects. */
   private seq = 0;
+  /** The database's change epoch when the index was last brought up to date (see changeEpoch). */
+  private syncedEpoch = -1;
   private readonly journal: ChangeJournal;
 
   constructor(
@@ -54,16 +56,20 @@ export class TextMirror<Row extends { id: number }> {
       void this.ready().catch(() => undefined);
       return undefined;
     }
+    const epoch = this.database.changeEpoch();
+    if (epoch === this.syncedEpoch) return index;
     return this.database.read(() => {
       const latest = this.journal.latest();
-      if (latest === this.seq) return index;
-      if (!this.journal.covers(this.seq)) {
-        // Entries this copy never saw were trimmed: build it again (FTS5 answers meanwhile).
-        this.index = undefined;
-        void this.ready().catch(() => undefined);
-        return undefined;
+      if (latest !== this.seq) {
+        if (!this.journal.covers(this.seq)) {
+          // Entries this copy never saw were trimmed: build it again (FTS5 answers meanwhile).
+          this.index = undefined;
+          void this.ready().catch(() => undefined);
+          return undefined;
+        }
+        this.catchUp(index, latest);
       }
-      this.catchUp(index, latest);
+      this.syncedEpoch = epoch;
       return index;
     });
   }
@@ -114,6 +120,8 @@ export class TextMirror<Row extends { id: number }> {
       await yieldToEventLoop();
     }
     this.seq = seq;
+    // Pages were read in several turns: the next search checks the journal whatever the epoch.
+    this.syncedEpoch = -1;
     this.index = index;
   }
 

@@ -17,6 +17,8 @@ interface Mirror {
   readonly vectors: FlatVectorSet;
   /** The last journal entry applied. */
   seq: number;
+  /** The database's change epoch when the copy was last brought up to date (see changeEpoch). */
+  syncedEpoch: number;
 }
 
 interface JournalEntry {
@@ -46,17 +48,21 @@ export class VectorMirrors {
 
   /** The vectors of `table` for `tenant`, current as of now. */
   current(table: VectorTable, tenant: string): FlatVectorSet {
+    const key = JSON.stringify([table.name, tenant]);
+    const known = this.mirrors.get(key);
+    const epoch = this.database.changeEpoch();
+    if (known !== undefined && known.syncedEpoch === epoch) return known.vectors;
     return this.database.read(() => {
-      const key = JSON.stringify([table.name, tenant]);
       const latest = this.journal.latest();
-      let mirror = this.mirrors.get(key);
+      let mirror = known;
       if (mirror === undefined) {
-        mirror = { table, tenant, vectors: new FlatVectorSet(table.dims), seq: latest };
+        mirror = { table, tenant, vectors: new FlatVectorSet(table.dims), seq: latest, syncedEpoch: epoch };
         this.load(mirror);
         this.mirrors.set(key, mirror);
       } else if (mirror.seq !== latest) {
         this.catchUp(mirror, latest);
       }
+      mirror.syncedEpoch = epoch;
       return mirror.vectors;
     });
   }

@@ -30,12 +30,20 @@ const MAX_BACKOFF_MS = 250;
  * SQLITE_BUSY without waiting at all), retried when another process holds the lock, so "database
  * is locked" never reaches a client. Domains bring their own numbered migrations through `migrate`.
  */
+/** Write transactions committed by any connection of this process (see changeEpoch). */
+let commitsInProcess = 0;
+
 export class SqliteDatabase {
   readonly path: string;
   private readonly statements = new Map<string, Database.Statement>();
   private readonly busyRetryMs: number;
   private readonly logger: Logger | undefined;
   private closed = false;
+  /** See changeEpoch. */
+  private epoch = 0;
+  private dataVersion: number | undefined;
+  private commitsSeen = -1;
+  private epochReadThisTurn = false;
 
   private constructor(
     readonly connection: Database.Database,
@@ -160,9 +168,36 @@ export class SqliteDatabase {
     this.connection.close();
   }
 
+  /**
+   * A number that grows whenever the database may have changed since it was last read: a
+   * connection of this process committed a write, or another process did (SQLite's data_version,
+   * which does not move for the reading connection's own commits). In-process copies of tables
+   * (the search mirrors) keep the epoch they last caught up at and skip their journal query while
+   * it has not moved. data_version is read at most once per turn of the event loop unless this
+   * process commits meanwhile, so the checks of one search share one statement; a commit by
+   * another process is seen from the next turn on.
+   */
+  changeEpoch(): number {
+    if (!this.epochReadThisTurn || this.commitsSeen !== commitsInProcess) {
+      const version = this.read(() => this.statement('PRAGMA data_version').pluck().get() as number);
+      if (version !== this.dataVersion || this.commitsSeen !== commitsInProcess) this.epoch += 1;
+      this.dataVersion = version;
+      this.commitsSeen = commitsInProcess;
+      if (!this.epochReadThisTurn) {
+        this.epochReadThisTurn = true;
+        setImmediate(() => {
+          this.epochReadThisTurn = false;
+        });
+      }
+    }
+    return this.epoch;
+  }
+
   private immediate<T>(work: WriteWork<T>): T {
     // Nested calls (a store calling another inside one write) become savepoints of the outer one.
-    return this.connection.transaction(() => work(this.connection)).immediate();
+    const result = this.connection.transaction(() => work(this.connection)).immediate();
+    commitsInProcess += 1;
+    return result;
   }
 
   private assertOpen(): void {
