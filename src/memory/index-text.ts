@@ -10,6 +10,8 @@ const DESCRIPTIVE_KEY = /caption|title|summary|description|alt|query/i;
  * not by search.
  */
 export function kvIndexText(key: string, value: JsonValue): string | null {
+  // The common case, a text value, without walking it (search builds each hit's snippet from this).
+  if (typeof value === 'string') return value.trim() === '' ? null : `${humanizeKey(key)}\n${value}`;
   const strings = collectStrings(value, () => true);
   if (strings.length === 0) return null;
   return [humanizeKey(key), ...strings].join('\n');
@@ -67,7 +69,8 @@ export function textHash(text: string): string {
 
 /** "user_preferences.theme" → "user preferences theme", so keys are searchable words. */
 function humanizeKey(key: string): string {
-  return key.replace(/[_\-.:/\\]+/g, ' ').replace(/([a-z])([A-Z])/g, '$1 $2');
+  // One pass: separator runs, and the empty boundary inside a lower-upper pair, become a space.
+  return key.replace(/[_\-.:/\\]+|(?<=[a-z])(?=[A-Z])/g, ' ');
 }
 
 /** String leaves in document order; object values only under keys `accept` approves (at any depth). */
