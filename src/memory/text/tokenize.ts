@@ -14,11 +14,24 @@ const NEGATED: Readonly<Record<string, string>> = { ca: 'can', wo: 'will', sha: 
 // Clitics that add nothing searchable: possessive/"is"/"has" 's, "are", "have", "will", "would", "am".
 const DROPPED_CLITICS = new Set(['s', 're', 've', 'll', 'd', 'm']);
 
+const APOSTROPHE = /['’ʼ]/;
+// eslint-disable-next-line no-control-regex -- ASCII is its own NFKC form, so most texts skip the normalizer.
+const ASCII = /^[\x00-\x7f]*$/;
+
 /** Splits text into lowercase word tokens. */
 export function tokenize(text: string): string[] {
   const tokens: string[] = [];
-  for (const match of text.normalize('NFKC').toLowerCase().matchAll(WORD)) {
-    for (const token of resolveApostrophes(match[0])) {
+  const folded = (ASCII.test(text) ? text : text.normalize('NFKC')).toLowerCase();
+  // exec, not matchAll: no iterator and no array per word for the common word without apostrophes.
+  // Synchronous from here to the end of the text, so the shared expression's lastIndex is ours.
+  WORD.lastIndex = 0;
+  for (let match = WORD.exec(folded); match !== null; match = WORD.exec(folded)) {
+    const word = match[0];
+    if (!APOSTROPHE.test(word)) {
+      if (word.length <= MAX_TOKEN_LENGTH) tokens.push(word);
+      continue;
+    }
+    for (const token of resolveApostrophes(word)) {
       if (token.length > 0 && token.length <= MAX_TOKEN_LENGTH) tokens.push(token);
     }
   }
