@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { assembleDotKernel, renderDotKernelModule } from '../../scripts/gen-dot-kernel.mjs';
-import { createKernelMemory, hasSimdKernel, vectorBytesFor, vectorKernel } from '../../src/memory/search/dot-kernel.js';
+import { createKernelMemory, hasSimdKernel, queryLanesFor, vectorBytesFor, vectorKernel } from '../../src/memory/search/dot-kernel.js';
 import { FlatVectorSet } from '../../src/memory/search/flat-vector-set.js';
 
 /** A deterministic pseudo-random vector. */
@@ -27,11 +27,13 @@ function cosine(left: ArrayLike<number>, right: ArrayLike<number>): number {
 
 /** A kernel memory holding a query (int16) and `count` int8 vectors with scales, filled deterministically. */
 function kernelFixture(count: number, vectorBytes: number) {
-  const memory = createKernelMemory(Math.ceil((2 * vectorBytes + count * (vectorBytes + 8) + 16) / 65_536) + 1);
-  const layout = { query: 0, vectors: 2 * vectorBytes, scales: 2 * vectorBytes + count * vectorBytes, out: 2 * vectorBytes + count * vectorBytes + count * 4 };
-  const query = new Int16Array(memory.buffer, layout.query, vectorBytes);
+  const lanes = queryLanesFor(vectorBytes);
+  const memory = createKernelMemory(Math.ceil((2 * lanes + count * (vectorBytes + 8) + 16) / 65_536) + 1);
+  const layout = { query: 0, vectors: 2 * lanes, scales: 2 * lanes + count * vectorBytes, out: 2 * lanes + count * vectorBytes + count * 4 };
+  const query = new Int16Array(memory.buffer, layout.query, lanes);
   const vectors = new Int8Array(memory.buffer, layout.vectors, count * vectorBytes);
   const scales = new Float32Array(memory.buffer, layout.scales, count);
+  // Lanes past the vector's bytes stay zero, as the kernel requires.
   for (let j = 0; j < vectorBytes; j += 1) query[j] = Math.round(32_767 * Math.sin(j * 1.7));
   for (let index = 0; index < vectors.length; index += 1) vectors[index] = Math.round(127 * Math.cos(index * 0.37));
   for (let index = 0; index < count; index += 1) scales[index] = 0.001 + index / 1000;
@@ -46,15 +48,19 @@ function kernelFixture(count: number, vectorBytes: number) {
 }
 
 describe('dot kernel', () => {
-  it('has WebAssembly SIMD on this Node, pads vectors to whole 16-byte blocks', () => {
+  it('has WebAssembly SIMD on this Node, pads vectors to 8 bytes and the query to 16 lanes', () => {
     expect(hasSimdKernel()).toBe(true);
-    expect(vectorBytesFor(100)).toBe(112);
+    expect(vectorBytesFor(100)).toBe(104);
     expect(vectorBytesFor(16)).toBe(16);
-    expect(vectorBytesFor(1)).toBe(16);
+    expect(vectorBytesFor(1)).toBe(8);
+    expect(queryLanesFor(104)).toBe(112);
+    expect(queryLanesFor(16)).toBe(16);
+    expect(queryLanesFor(8)).toBe(16);
   });
 
-  it('computes sum(int8 x int16) x scale x query scale, the same float32 in SIMD and JavaScript, for every count, writing nothing past it', () => {
-    const vectorBytes = vectorBytesFor(100);
+  // 104 and 8 bytes are odd multiples of 8: each vector's last 16-byte step reads 8 bytes of the next.
+  it.each([100, 5, 16])('computes sum(int8 x int16) x scale x query scale for %i dimensions, the same float32 in SIMD and JavaScript, for every count, writing nothing past it', (dimensions) => {
+    const vectorBytes = vectorBytesFor(dimensions);
     const count = 11;
     const fixture = kernelFixture(count, vectorBytes);
     for (let n = 0; n <= count; n += 1) {

@@ -9,8 +9,10 @@
  * bytes, so the runtime needs no toolchain. Where WebAssembly SIMD is missing, a JavaScript loop
  * computes the same float32 values.
  *
- * Memory layout: the query takes `vectorBytes` int16, each vector `vectorBytes` int8 (a multiple
- * of 16, zero-padded), the scales and the scores one float32 per vector; offsets are in bytes.
+ * Memory layout: the query takes `queryLanesFor(vectorBytes)` int16 (zero past the dimensions),
+ * each vector `vectorBytes` int8 (a multiple of 8, zero-padded), the scales and the scores one
+ * float32 per vector; offsets are in bytes. The kernel reads vectors 16 bytes at a time, so it may
+ * read 8 bytes past the last vector (the scales are there): the query's zero lanes cancel them.
  */
 
 import { DOT_KERNEL_WASM_BASE64 } from './dot-kernel-wasm.js';
@@ -53,9 +55,17 @@ export function createKernelMemory(pages: number): WasmMemory {
   };
 }
 
-/** Bytes per stored int8 vector for `dimensions`: padded to a multiple of 16 (one v128). */
+/**
+ * Bytes per stored int8 vector for `dimensions`: padded to a multiple of 8 (the kernel widens 8
+ * at a time), not 16 — 100 dimensions take 104 bytes, not 112, and a scan reads 7% less.
+ */
 export function vectorBytesFor(dimensions: number): number {
-  return Math.ceil(dimensions / 16) * 16;
+  return Math.ceil(dimensions / 8) * 8;
+}
+
+/** int16 lanes of the query for vectors of `vectorBytes`: the kernel reads them 16 at a time. */
+export function queryLanesFor(vectorBytes: number): number {
+  return Math.ceil(vectorBytes / 16) * 16;
 }
 
 /**

@@ -2,10 +2,13 @@
 ;; bytes: after editing this file run `node scripts/gen-dot-kernel.mjs` (a test checks they match).
 ;;
 ;; dots(q, v, n, bytes, scales, out, qscale) writes, for the n int8 vectors stored back to back
-;; from byte offset v (`bytes` each, a multiple of 16), the float32
+;; from byte offset v (`bytes` each, a multiple of 8), the float32
 ;;     out[i] = (Σ_j v_i[j] · q[j]) · scales[i] · qscale
-;; where q is the query as int16 (`bytes` of them, so 2 × bytes in memory) and scales[i] is the
-;; float32 that turns vector i's int8 values back into its floats. The integer sums are exact.
+;; where q is the query as int16 (`bytes` rounded up to a multiple of 16 of them) and scales[i] is
+;; the float32 that turns vector i's int8 values back into its floats. The integer sums are exact.
+;; The loops read 16 bytes a step, so when `bytes` is an odd multiple of 8 a vector's last step
+;; reads 8 bytes past it (into the next vector, or past the last one: the memory must hold them);
+;; the query's lanes there are zero, so those bytes add nothing.
 ;;
 ;; Why this shape: a scan of 5,000 float32 vectors of 100 dimensions reads 2 MB, which a busy
 ;; server no longer has in cache by the next search, so the scan ran at memory speed (~0.35 ms on

@@ -1,5 +1,5 @@
 import type { VectorQuery } from '../vector-index.js';
-import { createKernelMemory, vectorBytesFor, vectorKernel, WASM_PAGE_BYTES, type VectorKernel, type WasmMemory } from './dot-kernel.js';
+import { createKernelMemory, queryLanesFor, vectorBytesFor, vectorKernel, WASM_PAGE_BYTES, type VectorKernel, type WasmMemory } from './dot-kernel.js';
 import { Labels } from './labels.js';
 import { positions, sortByScore } from './rank-order.js';
 import { topK } from './top-k.js';
@@ -48,13 +48,15 @@ const ROUNDING_SLACK = 1e-5;
  * k + 8 candidates in float32, then rescores every other vector the int8 error bound cannot rule
  * out of the top k; so the answer is the exact one.
  *
- * Layout in the kernel's memory: [query: int16 x vectorBytes][vectors: capacity x vectorBytes
+ * Layout in the kernel's memory: [query: int16 x queryLanes][vectors: capacity x vectorBytes
  * int8][scales: capacity float32][scores: capacity float32][indices: capacity int32]. The float32
  * copies live in a second memory (see exactMemory), rescored by the kernel's `rescore`.
  */
 export class FlatVectorSet {
   readonly dimensions: number;
   private readonly vectorBytes: number;
+  /** int16 lanes of the query (queryLanesFor): zero past the dimensions. */
+  private readonly queryLanes: number;
   private readonly memory: WasmMemory;
   private readonly kernel: VectorKernel;
   private capacity = 0;
@@ -86,6 +88,7 @@ export class FlatVectorSet {
     if (!Number.isInteger(dimensions) || dimensions < 1) throw new RangeError(`dimensions must be a positive integer, got ${dimensions}`);
     this.dimensions = dimensions;
     this.vectorBytes = vectorBytesFor(dimensions);
+    this.queryLanes = queryLanesFor(this.vectorBytes);
     this.memory = createKernelMemory(1);
     this.kernel = vectorKernel(this.memory, options);
     this.exactMemory = createKernelMemory(1);
@@ -316,7 +319,7 @@ export class FlatVectorSet {
   }
 
   private vectorOffset(slot: number): number {
-    return 2 * this.vectorBytes + slot * this.vectorBytes;
+    return 2 * this.queryLanes + slot * this.vectorBytes;
   }
 
   private scalesOffset(): number {
@@ -348,7 +351,7 @@ export class FlatVectorSet {
   private reserve(capacity: number): void {
     const oldScales = this.scalesOffset();
     const oldCapacity = this.capacity;
-    const needed = 2 * this.vectorBytes + capacity * this.vectorBytes + 3 * capacity * FLOAT_BYTES;
+    const needed = this.vectorOffset(capacity) + 3 * capacity * FLOAT_BYTES;
     const missing = needed - this.memory.buffer.byteLength;
     if (missing > 0) this.memory.grow(Math.ceil(missing / WASM_PAGE_BYTES));
     this.capacity = capacity;
@@ -362,7 +365,7 @@ export class FlatVectorSet {
     const { buffer } = this.memory;
     const exact = this.exactMemory.buffer;
     this.views = {
-      query: new Int16Array(buffer, 0, this.vectorBytes),
+      query: new Int16Array(buffer, 0, this.queryLanes),
       scales: new Float32Array(buffer, this.scalesOffset(), capacity),
       scores: new Float32Array(buffer, this.scoresOffset(), capacity),
       indices: new Int32Array(buffer, this.indicesOffset(), capacity),
