@@ -27,8 +27,9 @@ const LOAD_PAGE = 250;
  * (see Bm25Index) for a fraction of that. The tables stay the source of truth and FTS5 stays the
  * durable index: the copy is loaded in steps after the first search asks for it — searches are
  * answered by FTS5 until it is ready — and, before every search, brought up to date by re-reading
- * the rows the journal names after the last entry it applied. Replaying is idempotent (a row is
- * indexed as it is now, or removed when gone), so no read needs a snapshot.
+ * the rows the journal names after the last entry it applied (the journal is read only when the
+ * database's change epoch moved since: see SqliteDatabase.changeEpoch). Replaying is idempotent
+ * (a row is indexed as it is now, or removed when gone), so no read needs a snapshot.
  */
 export class TextMirror<Row extends { id: number }> {
   private index: Bm25Index | undefined;

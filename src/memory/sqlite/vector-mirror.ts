@@ -35,8 +35,9 @@ interface JournalEntry {
  * tables stay the source of truth: a copy is loaded on first use and, before every search, brought
  * up to date from `vector_journal`, which records every change to `embeddings` in commit order
  * whoever made it (this process, another process on the same file, or a trigger removing the
- * vector of a deleted item). Replaying entries in order is idempotent (an added vector is read as
- * it is now, or skipped when it is gone), so no read needs a snapshot.
+ * vector of a deleted item), read only when the database's change epoch moved since the copy last
+ * caught up (see SqliteDatabase.changeEpoch). Replaying entries in order is idempotent (an added
+ * vector is read as it is now, or skipped when it is gone), so no read needs a snapshot.
  */
 export class VectorMirrors {
   private readonly mirrors = new Map<string, Mirror>();
