@@ -24,15 +24,20 @@ export type WriteWork<T> = (db: Database.Database) => T;
 const MAX_BACKOFF_MS = 250;
 
 /**
+ * Write transactions committed by any connection of this process (see changeEpoch). Process-wide
+ * on purpose: SQLite's data_version misses the reading connection's own commits, and this counter
+ * covers those of every connection here (two runtimes on one file in one process included); it
+ * only ever makes a reader look again.
+ */
+let commitsInProcess = 0;
+
+/**
  * One SQLite connection (better-sqlite3, WAL, foreign keys, sqlite-vec loaded) shared by every
  * store of a runtime. Writes go through `write`/`writeSync`: a BEGIN IMMEDIATE transaction that
  * takes the write lock up front (a deferred transaction upgrading to a writer can fail with
  * SQLITE_BUSY without waiting at all), retried when another process holds the lock, so "database
  * is locked" never reaches a client. Domains bring their own numbered migrations through `migrate`.
  */
-/** Write transactions committed by any connection of this process (see changeEpoch). */
-let commitsInProcess = 0;
-
 export class SqliteDatabase {
   readonly path: string;
   private readonly statements = new Map<string, Database.Statement>();
